@@ -1,0 +1,86 @@
+"""Trigger ahead: start runs whose variables are known before their tests' turn.
+
+A session of twelve ten-minute schedules then takes about ten minutes, not two hours: each
+test waits only for its own run, which has been executing on the controller meanwhile. At most
+``window`` runs are unfinished at once (``1`` gives strictly one run at a time). A test whose
+run was not planned (variables computed from fixtures) triggers at its own setup. No pytest
+import here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
+
+from .errors import AlreadyRunning, LeapworkError
+from .runner import RunHandle, Runner, RunRequest
+
+
+class TriggerAhead:
+    def __init__(self, runner: Runner, window: int) -> None:
+        self._runner = runner
+        self._window = window
+        self._lock = threading.Lock()
+        self._pending: OrderedDict[str, RunRequest] = OrderedDict()
+        self._started: dict[str, Future[RunHandle]] = {}
+        runner.on_finished.append(lambda _handle: self.fill())
+
+    def plan(self, entries: list[tuple[str, RunRequest]]) -> None:
+        """Queue runs in the order their tests will run, and start the first ``window``."""
+        with self._lock:
+            for key, request in entries:
+                self._pending[key] = request
+        self.fill()
+
+    def take(self, key: str, request: RunRequest) -> RunHandle:
+        """The run for test ``key``: the one started ahead, or one started now."""
+        with self._lock:
+            planned = self._pending.pop(key, None)
+            future = self._started.pop(key, None)
+        if future is not None:
+            try:
+                handle = future.result()
+            except AlreadyRunning:
+                # Refused because another run of this schedule was executing: no run was
+                # made, so trying again at the test's own turn cannot duplicate one.
+                handle = None
+            if handle is not None and handle.request == request:
+                return handle
+            if handle is not None:
+                # The variables changed since planning (a hook, a fixture): this run is not
+                # the one the test asks for.
+                self._runner.stop(handle, "superseded")
+        # The test's own turn: it starts now whatever the window, so it never waits on others.
+        try:
+            return self._runner.start(request)
+        except AlreadyRunning:
+            self._runner.wait_until_idle(request.schedule)
+            return self._runner.start(request)
+
+    def not_taken(self) -> list[RunHandle]:
+        """Runs started ahead whose tests never asked for them (``-x``, Ctrl-C, a crash)."""
+        with self._lock:
+            futures = list(self._started.values())
+            self._pending.clear()
+        handles = []
+        for future in futures:
+            if future.done() and future.exception() is None:
+                handles.append(future.result())
+        return handles
+
+    def fill(self) -> None:
+        """Start planned runs until ``window`` runs are unfinished."""
+        while True:
+            with self._lock:
+                in_flight = sum(1 for h in self._runner.active() if not h.done)
+                starting = sum(1 for f in self._started.values() if not f.done())
+                if not self._pending or in_flight + starting >= self._window:
+                    return
+                key, request = self._pending.popitem(last=False)
+                future: Future[RunHandle] = Future()
+                self._started[key] = future
+            try:
+                future.set_result(self._runner.start(request))
+            except LeapworkError as exc:
+                future.set_exception(exc)

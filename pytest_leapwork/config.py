@@ -1,0 +1,174 @@
+"""Settings resolved once per session: command line > environment > ini > default.
+
+Every bad value becomes a ``SettingsError`` naming the option and where the value came from
+(``LEAPWORK_CONTROLLER environment variable: ...``); the plugin turns it into a usage error.
+No pytest import here.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from .secret import Secret
+
+DEFAULT_PORT = 9001
+DEFAULT_TIMEOUT = 3600.0
+DEFAULT_POLL_INTERVAL = 2.0
+DEFAULT_MAX_IN_FLIGHT = 16
+
+
+class SettingsError(ValueError):
+    """A setting has a value the plugin cannot use."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a setting's value came from, for error messages."""
+
+    description: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    controller: str | None
+    key: Secret | None
+    timeout: float
+    poll_interval: float
+    done_counts_as_passed: bool
+    max_in_flight: int
+    #: Scenario of the built-in emulator (``"demo"`` or a file), or ``None`` for a real controller.
+    emulator: str | None = None
+
+    def describe(self) -> str:
+        """One line for the pytest header; the key masked."""
+        target = "built-in emulator" if self.emulator is not None else self.controller
+        if self.emulator is not None:
+            target += f" (scenario {self.emulator})"
+        key = self.key.masked if self.key else "not set"
+        return (
+            f"leapwork: controller {target}, key {key}, timeout {self.timeout:g}s, "
+            f"poll {self.poll_interval:g}s, in flight {self.max_in_flight}"
+        )
+
+
+# Resolution: each lookup returns the first of (command line, environment, ini) that is set.
+Lookup = Callable[[], "Source | None"]
+
+
+def first_of(*lookups: Lookup) -> Source | None:
+    for lookup in lookups:
+        source = lookup()
+        if source is not None:
+            return source
+    return None
+
+
+def from_option(name: str, value: object) -> Lookup:
+    return lambda: None if value is None else Source(f"{name} option", str(value))
+
+
+def from_env(name: str, environ: Mapping[str, str]) -> Lookup:
+    return lambda: (
+        Source(f"{name} environment variable", environ[name]) if name in environ else None
+    )
+
+
+def from_ini(name: str, value: object) -> Lookup:
+    return lambda: (
+        Source(f"{name} ini setting", str(value).strip()) if str(value or "").strip() else None
+    )
+
+
+def parse_controller_url(source: Source) -> str:
+    """``http://host:9001``, ``https://host:9002``, ``host``, ``host:port`` or a proxied prefix.
+
+    A bare host or host:port means http on port 9001; an explicit scheme without a port keeps
+    that scheme's usual port (a controller behind a proxy). A pasted ``/api`` or ``/api/v4``
+    suffix is dropped, since the API path is appended here.
+    """
+    text = source.value.strip()
+    if not text:
+        raise SettingsError(f"{source.description}: the controller URL is empty")
+    explicit_scheme = "://" in text
+    parts = urlsplit(text if explicit_scheme else f"http://{text}")
+    if parts.scheme not in ("http", "https"):
+        raise SettingsError(
+            f"{source.description}: {text!r} has scheme {parts.scheme!r}; use http:// or https://"
+        )
+    if not parts.hostname:
+        raise SettingsError(f"{source.description}: {text!r} has no host name")
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError(f"{source.description}: {text!r} has an invalid port") from None
+    if parts.query or parts.fragment:
+        raise SettingsError(f"{source.description}: {text!r} must not contain '?' or '#'")
+    if port is None and not explicit_scheme:
+        port = DEFAULT_PORT
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    netloc = host if port is None else f"{host}:{port}"
+    path = parts.path.rstrip("/")
+    for suffix in ("/api/v4", "/api/v3", "/api"):
+        if path.lower().endswith(suffix):
+            path = path[: -len(suffix)]
+            break
+    return urlunsplit((parts.scheme, netloc, path, "", ""))
+
+
+def parse_seconds(source: Source, what: str) -> float:
+    try:
+        value = float(source.value)
+    except ValueError:
+        raise SettingsError(
+            f"{source.description}: {what} must be a number of seconds, got {source.value!r}"
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"{source.description}: {what} must be more than 0 seconds, got {source.value!r}")
+    return value
+
+
+def parse_positive_int(source: Source, what: str) -> int:
+    try:
+        value = int(source.value)
+    except ValueError:
+        raise SettingsError(f"{source.description}: {what} must be a whole number, got {source.value!r}") from None
+    if value < 1:
+        raise SettingsError(f"{source.description}: {what} must be at least 1, got {value}")
+    return value
+
+
+def parse_done_status(source: Source) -> bool:
+    value = source.value.strip().lower()
+    if value not in ("passed", "failed"):
+        raise SettingsError(f"{source.description}: must be 'passed' or 'failed', got {source.value!r}")
+    return value == "passed"
+
+
+def parse_key(source: Source) -> Secret:
+    if not source.value.strip():
+        raise SettingsError(f"{source.description}: the access key is empty")
+    return Secret(source.value.strip())
+
+
+def check_scenario_argument(value: str) -> None:
+    """``--leapwork-emulator`` takes ``demo`` or a scenario file, never a test path.
+
+    The option's value is optional, so ``pytest --leapwork-emulator tests/`` would swallow
+    the test path; say so instead of failing later with a puzzling error.
+    """
+    source = f"--leapwork-emulator option: {value!r}"
+    if value == "demo":
+        return
+    if not value.lower().endswith((".toml", ".json")):
+        raise SettingsError(
+            f"{source} is not a scenario: give 'demo' or a .toml/.json scenario file, and put "
+            "test paths before the option (pytest tests/ --leapwork-emulator) or write "
+            "--leapwork-emulator=demo"
+        )
+    if not os.path.isfile(value):
+        raise SettingsError(f"{source}: no such scenario file")

@@ -1,0 +1,98 @@
+"""Everything this package raises, with the meaning the controller's answers carry.
+
+The HTTP status meanings follow the vendor's own clients (400 on runNow: a variable the
+schedule does not declare; 410: already running; 446: disk full; 455: database down).
+"""
+
+from __future__ import annotations
+
+
+class LeapworkError(Exception):
+    """Base of everything this package raises about the controller."""
+
+
+class ControllerUnreachable(LeapworkError):
+    """No HTTP answer: refused, unresolvable, timed out, or the connection dropped."""
+
+
+class InvalidResponse(LeapworkError):
+    """The controller answered, but not with JSON of a shape any controller sends."""
+
+
+class ControllerHTTPError(LeapworkError):
+    """The controller answered with an error status."""
+
+    meaning = "the controller answered with an error"
+
+    def __init__(self, status: int, endpoint: str, body: str) -> None:
+        self.status = status
+        self.endpoint = endpoint
+        self.body = body.strip()[:300]
+        detail = f": {self.body}" if self.body else ""
+        super().__init__(f"{endpoint} answered HTTP {status} ({self.meaning}){detail}")
+
+
+class VariableRejected(ControllerHTTPError):
+    meaning = "a variable name is not declared in the schedule, or is given twice"
+
+
+class AccessKeyRejected(ControllerHTTPError):
+    meaning = "the access key is wrong, expired or lacks the scope"
+
+
+class NotFound(ControllerHTTPError):
+    meaning = "not found on the controller"
+
+
+class AlreadyRunning(ControllerHTTPError):
+    meaning = "the schedule is already running"
+
+
+class DiskFull(ControllerHTTPError):
+    meaning = "the controller has not enough disk space"
+
+
+class DatabaseUnavailable(ControllerHTTPError):
+    meaning = "the controller's database is not responding"
+
+
+class ControllerServerError(ControllerHTTPError):
+    meaning = "internal error on the controller"
+
+
+_ERROR_CLASSES: dict[int, type[ControllerHTTPError]] = {
+    400: VariableRejected,
+    401: AccessKeyRejected,
+    403: AccessKeyRejected,
+    404: NotFound,
+    410: AlreadyRunning,
+    446: DiskFull,
+    455: DatabaseUnavailable,
+}
+
+
+def error_for_status(status: int, endpoint: str, body: str) -> ControllerHTTPError:
+    cls = _ERROR_CLASSES.get(status)
+    if cls is None:
+        cls = ControllerServerError if status >= 500 else ControllerHTTPError
+    return cls(status, endpoint, body)
+
+
+class ScheduleError(LeapworkError):
+    """The marker names a schedule that cannot be run."""
+
+
+class ScheduleNotFound(ScheduleError):
+    pass
+
+
+class ScheduleDisabled(ScheduleError):
+    pass
+
+
+class ScheduleAmbiguous(ScheduleError):
+    pass
+
+
+class RunLost(LeapworkError):
+    """A run the controller accepted cannot be followed any more (it stays unknown)."""

@@ -1,0 +1,33 @@
+"""Hooks pytest-leapwork offers to conftest files and plugins.
+
+Implement them in a ``conftest.py`` like any pytest hook::
+
+    def pytest_leapwork_variables(item, schedule, variables):
+        variables["URL"] = os.environ["DEPLOY_URL"]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .models import LeapworkRun
+
+
+def pytest_leapwork_variables(item: pytest.Item, schedule: str, variables: dict[str, str]) -> None:
+    """Adjust a run's variables before it is triggered (edit ``variables`` in place).
+
+    ``schedule`` is the title or id as the marker names it. Called once per run, for runs
+    triggered ahead too (then before the test's own setup), so it must depend only on the
+    item and the environment, not on fixtures. Values are converted to strings afterwards.
+    """
+
+
+def pytest_leapwork_run_started(item: pytest.Item, run_id: str, schedule: str) -> None:
+    """A run for ``item`` was triggered on the controller (``schedule``: its title)."""
+
+
+def pytest_leapwork_run_finished(item: pytest.Item, run: LeapworkRun) -> None:
+    """The run of ``item`` ended (passed, failed or stopped); called during the test's setup."""

@@ -1,0 +1,122 @@
+"""The ``leapwork_schedule`` marker's arguments and schedule variables, checked strictly.
+
+Every mistake is a ``MarkerError`` whose message names the bad argument and how to fix it;
+the plugin reports it as the test's setup error. No pytest import here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .client import encode_variables
+
+MARKER = "leapwork_schedule"
+MARKER_HELP = (
+    f"{MARKER}(schedule, *, variables=None, timeout=None): trigger the Leapwork schedule "
+    "(title or id) with these variables, wait for it and fail the test on its flows"
+)
+# IIS, which hosts the controller, refuses query strings longer than this by default.
+MAX_QUERY_LENGTH = 2048
+_FORBIDDEN_IN_NAMES = set("&=?#%+/")
+
+
+class MarkerError(ValueError):
+    """A ``leapwork_schedule`` marker or variable set that cannot be used."""
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    schedule: str
+    variables: dict[str, str]
+    timeout: float | None
+
+
+def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> ScheduleSpec:
+    unknown = sorted(set(kwargs) - {"schedule", "variables", "timeout"})
+    if unknown:
+        raise MarkerError(
+            f"{MARKER} marker: unknown keyword argument(s) {', '.join(unknown)}; "
+            "it takes schedule, variables= and timeout="
+        )
+    if len(args) > 1:
+        raise MarkerError(
+            f"{MARKER} marker: takes one positional argument (the schedule), got {len(args)}; "
+            "pass variables= and timeout= by keyword"
+        )
+    if args and "schedule" in kwargs:
+        raise MarkerError(f"{MARKER} marker: the schedule is given twice")
+    if not args and "schedule" not in kwargs:
+        raise MarkerError(f"{MARKER} marker: name the schedule, e.g. {MARKER}('Smoke Login')")
+    schedule = args[0] if args else kwargs["schedule"]
+    if not isinstance(schedule, str):
+        raise MarkerError(
+            f"{MARKER} marker: the schedule must be a title or id string, got {type(schedule).__name__}"
+        )
+    if not schedule.strip():
+        raise MarkerError(f"{MARKER} marker: the schedule title is empty")
+    variables = normalize_variables(kwargs.get("variables"), f"{MARKER} marker variables")
+    return ScheduleSpec(schedule.strip(), variables, parse_timeout(kwargs.get("timeout")))
+
+
+def parse_timeout(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MarkerError(f"{MARKER} marker: timeout must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise MarkerError(f"{MARKER} marker: timeout must be more than 0 seconds, got {value!r}")
+    return float(value)
+
+
+def normalize_variables(variables: Any, where: str) -> dict[str, str]:
+    """Variables as the controller gets them: names checked, values as strings."""
+    if variables is None:
+        return {}
+    if not isinstance(variables, Mapping):
+        raise MarkerError(
+            f"{where}: must be a dict of name to value, got {type(variables).__name__}"
+        )
+    result: dict[str, str] = {}
+    for name, value in variables.items():
+        check_variable_name(name, where)
+        result[name] = variable_value(value)
+    return result
+
+
+def check_variable_name(name: Any, where: str) -> None:
+    if not isinstance(name, str):
+        raise MarkerError(f"{where}: variable names must be strings, got {name!r}")
+    if not name.strip():
+        raise MarkerError(f"{where}: a variable name is empty")
+    bad = sorted(c for c in set(name) if c in _FORBIDDEN_IN_NAMES or c.isspace())
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        raise MarkerError(
+            f"{where}: variable name {name!r} contains {shown}; Leapwork variable names "
+            "are plain words"
+        )
+
+
+def variable_value(value: Any) -> str:
+    """``str(value)``; bools as ``true``/``false``, None as empty, lists and dicts as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def check_query_length(variables: Mapping[str, str], where: str) -> None:
+    length = len(encode_variables(variables))
+    if length > MAX_QUERY_LENGTH:
+        raise MarkerError(
+            f"{where}: the variables make a {length}-character query string; the controller's "
+            f"web server refuses more than {MAX_QUERY_LENGTH}. Shorten the values or pass a "
+            "reference (a file name, an id) instead of the data"
+        )

@@ -1,0 +1,261 @@
+"""Result objects and tolerant parsing of the controller's JSON.
+
+The controller's answers vary between versions and documentation (see the API notes in
+``docs/api-notes.md``): ``RunId``/``runId``, ``FlowInfo.Status`` or a top-level ``Status``,
+``AgentInfo.AgentTitle``/``EnvironmentTitle`` or v3 ``EnvironmentInfo``, ``Pass`` for
+``Passed``. Every parser here accepts all of them and ignores Json.NET ``$id`` keys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidResponse
+
+# Statuses a run item passes through before it has a result; such an item is read again.
+TRANSIENT_FLOW_STATUSES = frozenset(
+    {"NoStatus", "Initializing", "Connecting", "Connected", "Running", "IsProcessing", ""}
+)
+PASSED_FLOW_STATUSES = frozenset({"Passed", "Pass"})
+DONE_STATUS = "Done"
+# The only run status after which nothing changes any more.
+FINISHED = "Finished"
+# Keyframe levels that are noise in a failure message (every vendor client drops them).
+SILENT_KEYFRAME_LEVELS = frozenset({"", "trace"})
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A schedule as listed by ``GET /schedules``."""
+
+    id: str
+    title: str
+    enabled: bool = True
+    type: str = "ScheduleInfo"
+
+    @property
+    def is_temporary(self) -> bool:
+        """Temporary schedules are made by run-flow calls and are never matched by title."""
+        return self.type == "TemporaryScheduleInfo"
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """One line of a flow's execution log."""
+
+    timestamp: str
+    level: str
+    block_title: str | None
+    message: str
+
+    @property
+    def is_silent(self) -> bool:
+        """Trace and empty-level keyframes are left out of messages."""
+        return self.level.strip().lower() in SILENT_KEYFRAME_LEVELS
+
+    def __str__(self) -> str:
+        if self.block_title:
+            return f"{self.timestamp} - {self.block_title} - {self.message}"
+        return f"{self.timestamp} - {self.message}"
+
+
+@dataclass
+class FlowResult:
+    """One flow of a run (a controller "run item")."""
+
+    title: str
+    status: str
+    elapsed: float
+    agent: str
+    keyframes: list[Keyframe] = field(default_factory=list)
+    run_item_id: str = ""
+    flow_id: str = ""
+    #: How a flow that ended ``Done`` counts; set from ``--leapwork-done-status``.
+    done_counts_as_passed: bool = True
+
+    @property
+    def passed(self) -> bool:
+        if self.status in PASSED_FLOW_STATUSES:
+            return True
+        return self.status == DONE_STATUS and self.done_counts_as_passed
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in TRANSIENT_FLOW_STATUSES
+
+    @property
+    def messages(self) -> list[Keyframe]:
+        """The keyframes worth showing to a person (no Trace, no empty level)."""
+        return [k for k in self.keyframes if not k.is_silent]
+
+
+@dataclass
+class LeapworkRun:
+    """A finished (or stopped) run of a schedule."""
+
+    run_id: str
+    schedule_id: str
+    schedule_title: str
+    variables: dict[str, str]
+    flows: list[FlowResult] = field(default_factory=list)
+    elapsed: float = 0.0
+    #: Why the run did not finish on its own (``"timeout"``, ``"interrupted"``), else ``None``.
+    stopped_reason: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.flows) and self.stopped_reason is None and not self.failed_flows
+
+    @property
+    def failed_flows(self) -> list[FlowResult]:
+        return [flow for flow in self.flows if not flow.passed]
+
+
+def _get(data: Mapping[str, Any], *names: str) -> Any:
+    """The first of ``names`` present in ``data`` (exact, then case-insensitive)."""
+    for name in names:
+        if name in data:
+            return data[name]
+    lowered = {key.lower(): value for key, value in data.items() if isinstance(key, str)}
+    for name in names:
+        if name.lower() in lowered:
+            return lowered[name.lower()]
+    return None
+
+
+def _require_object(data: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InvalidResponse(f"{what}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _text(value: Any, default: str = "") -> str:
+    if value is None:
+        return default
+    if isinstance(value, Mapping):  # e.g. a Json.NET date object {"Value": "..."}
+        return _text(_get(value, "Value"), default)
+    return str(value)
+
+
+def parse_schedules(data: Any) -> list[Schedule]:
+    if not isinstance(data, list):
+        raise InvalidResponse(
+            f"schedule list: expected a JSON array, got {type(data).__name__}"
+        )
+    schedules = []
+    for entry in data:
+        entry = _require_object(entry, "schedule list entry")
+        schedule_id = _text(_get(entry, "Id", "ScheduleId"))
+        if not schedule_id:
+            continue
+        enabled = _get(entry, "IsEnabled")
+        schedules.append(
+            Schedule(
+                id=schedule_id,
+                title=_text(_get(entry, "Title")),
+                # A missing IsEnabled is treated as enabled: the controller decides at runNow.
+                enabled=enabled is not False and str(enabled).lower() != "false",
+                type=_text(_get(entry, "Type"), "ScheduleInfo"),
+            )
+        )
+    return schedules
+
+
+def parse_run_id(data: Any) -> str:
+    run_id = _text(_get(_require_object(data, "runNow answer"), "RunId", "AutomationRunId"))
+    if not run_id:
+        raise InvalidResponse("runNow answer has no RunId")
+    return run_id
+
+
+def parse_status(data: Any) -> str:
+    # Clients of every vendor treat a missing Status as Queued.
+    return _text(_get(_require_object(data, "run status"), "Status"), "Queued")
+
+
+def parse_operation_completed(data: Any) -> bool:
+    # Documented as a string, sent as a bool.
+    completed = _get(_require_object(data, "stop answer"), "OperationCompleted")
+    return completed is True or str(completed).lower() == "true"
+
+
+def parse_run_item_ids(data: Any) -> list[str]:
+    value = _get(_require_object(data, "run item ids"), "RunItemIds", "RunItemsIds")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidResponse("RunItemIds: expected a JSON array")
+    return [_text(item) for item in value]
+
+
+_ELAPSED = re.compile(r"^(?:(\d+)\.)?(\d+):(\d\d):(\d\d(?:\.\d+)?)$")
+
+
+def parse_elapsed(text: str) -> float:
+    """Seconds of a .NET TimeSpan string such as ``00:00:24.9951204`` or ``1.02:03:04``."""
+    match = _ELAPSED.match(text.strip())
+    if not match:
+        return 0.0
+    days, hours, minutes, seconds = match.groups()
+    return int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _elapsed_seconds(item: Mapping[str, Any]) -> float:
+    # ElapsedSeconds is seconds; ElapsedMilliseconds is not (two vendor plugins report it as
+    # seconds, a 1000x error). Fall back to the TimeSpan text, then to milliseconds / 1000.
+    seconds = _get(item, "ElapsedSeconds")
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        return float(seconds)
+    elapsed = _get(item, "Elapsed")
+    if isinstance(elapsed, str) and _ELAPSED.match(elapsed.strip()):
+        return parse_elapsed(elapsed)
+    millis = _get(item, "ElapsedMilliseconds")
+    if isinstance(millis, (int, float)) and not isinstance(millis, bool):
+        return float(millis) / 1000.0
+    return 0.0
+
+
+def parse_run_item(data: Any, run_item_id: str = "") -> FlowResult:
+    item = _require_object(data, "run item")
+    flow_info = _get(item, "FlowInfo")
+    flow_info = flow_info if isinstance(flow_info, Mapping) else {}
+    # FlowInfo.Status is what the documentation and most clients read; some read a
+    # top-level Status. An item with neither has no status yet.
+    status = _text(_get(flow_info, "Status")) or _text(_get(item, "Status")) or "NoStatus"
+    if status == "Pass":
+        status = "Passed"
+    agent_info = _get(item, "AgentInfo")
+    if not isinstance(agent_info, Mapping):
+        agent_info = _get(item, "EnvironmentInfo")
+    agent_info = agent_info if isinstance(agent_info, Mapping) else {}
+    agent = _text(_get(agent_info, "AgentTitle")) or _text(_get(agent_info, "EnvironmentTitle"))
+    return FlowResult(
+        title=_text(_get(flow_info, "FlowTitle")) or _text(_get(item, "FlowTitle"), "(untitled flow)"),
+        status=status,
+        elapsed=_elapsed_seconds(item),
+        agent=agent,
+        run_item_id=_text(_get(item, "RunItemId"), run_item_id) or run_item_id,
+        flow_id=_text(_get(flow_info, "FlowId")),
+    )
+
+
+def parse_keyframes(data: Any) -> list[Keyframe]:
+    if not isinstance(data, list):
+        raise InvalidResponse(f"keyframes: expected a JSON array, got {type(data).__name__}")
+    keyframes = []
+    for entry in data:
+        entry = _require_object(entry, "keyframe")
+        block = _get(entry, "BlockTitle")
+        keyframes.append(
+            Keyframe(
+                timestamp=_text(_get(entry, "Timestamp")),
+                # A keyframe without a level is treated as Trace, as the vendor clients do.
+                level=_text(_get(entry, "Level"), "Trace"),
+                block_title=_text(block) or None,
+                message=_text(_get(entry, "LogMessage", "Message")),
+            )
+        )
+    return keyframes

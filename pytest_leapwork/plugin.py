@@ -1,0 +1,388 @@
+"""pytest-leapwork: what happens to a test marked ``@pytest.mark.leapwork_schedule``.
+
+1. Collection: the marker is read and checked; the test gets the ``leapwork_schedule``
+   fixture even if it does not ask for it.
+2. Just before the first test runs, runs whose variables are already known are triggered
+   ahead (a bounded number at once), so schedules execute on the controller concurrently.
+3. Setup: the ``leapwork_schedule`` fixture takes the test's run (or triggers it now), records
+   its RunId in the JUnit XML, and waits for it. A run that cannot start is a setup error.
+4. Call: a run whose flows did not all pass fails the test with a table of its flows and the
+   log of each failing flow.
+5. Session end: runs still in flight (``-x``, Ctrl-C) are stopped on the controller and listed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from . import config as cfg
+from .errors import LeapworkError
+from .marker import (
+    MARKER,
+    MARKER_HELP,
+    MarkerError,
+    ScheduleSpec,
+    check_query_length,
+    normalize_variables,
+    parse_marker,
+)
+from .models import LeapworkRun
+from .report import failure_message
+from .runner import RunHandle, RunRequest
+from .session import LeapworkSession
+
+RUN_ID_PROPERTY = "leapwork_run_id"
+FIXTURE = "leapwork_schedule"
+
+HELP_CONTROLLER = (
+    "Leapwork controller: http://host:9001, https://host:9002, host[:port] or a proxied URL "
+    "(env LEAPWORK_CONTROLLER, ini leapwork_controller)"
+)
+HELP_KEY = "controller access key (env LEAPWORK_KEY; never put it in an ini file)"
+HELP_TIMEOUT = (
+    f"seconds a run may take from trigger to finish before it is stopped and fails "
+    f"(ini leapwork_timeout, default {cfg.DEFAULT_TIMEOUT:g})"
+)
+HELP_POLL = (
+    f"seconds between checks of a running run "
+    f"(ini leapwork_poll_interval, default {cfg.DEFAULT_POLL_INTERVAL:g})"
+)
+HELP_DONE = "how a flow that ends 'Done' counts: passed (default) or failed (ini leapwork_done_status)"
+HELP_IN_FLIGHT = (
+    f"at most this many runs executing at once, triggered ahead of their tests; 1 runs one "
+    f"at a time (ini leapwork_max_in_flight, default {cfg.DEFAULT_MAX_IN_FLIGHT})"
+)
+HELP_EMULATOR = (
+    "start the built-in controller emulator on 127.0.0.1 and run against it; SCENARIO is "
+    "'demo' (default) or a .toml/.json scenario file"
+)
+
+
+@dataclass
+class ItemState:
+    """What the plugin knows about one marked test."""
+
+    spec: ScheduleSpec | None
+    error: MarkerError | None
+    run: LeapworkRun | None = None
+    timeout: float = cfg.DEFAULT_TIMEOUT
+
+
+ITEM_STATE = pytest.StashKey[ItemState]()
+REQUESTED_WITHOUT_MARKER = pytest.StashKey[bool]()
+SESSION = pytest.StashKey[LeapworkSession]()
+
+
+# -- options and configuration --------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("leapwork", "Leapwork schedules")
+    group.addoption("--leapwork-controller", metavar="URL", help=HELP_CONTROLLER)
+    group.addoption("--leapwork-key", metavar="KEY", help=HELP_KEY)
+    group.addoption("--leapwork-timeout", metavar="SECONDS", help=HELP_TIMEOUT)
+    group.addoption("--leapwork-poll-interval", metavar="SECONDS", help=HELP_POLL)
+    group.addoption("--leapwork-done-status", metavar="passed|failed", help=HELP_DONE)
+    group.addoption("--leapwork-max-in-flight", metavar="N", help=HELP_IN_FLIGHT)
+    group.addoption(
+        "--leapwork-emulator", metavar="SCENARIO", nargs="?", const="demo", help=HELP_EMULATOR
+    )
+    parser.addini("leapwork_controller", HELP_CONTROLLER)
+    parser.addini("leapwork_timeout", HELP_TIMEOUT)
+    parser.addini("leapwork_poll_interval", HELP_POLL)
+    parser.addini("leapwork_done_status", HELP_DONE)
+    parser.addini("leapwork_max_in_flight", HELP_IN_FLIGHT)
+    # Declared only to refuse it with advice: a key in pytest.ini ends up in version control.
+    parser.addini("leapwork_key", "not allowed: set LEAPWORK_KEY or pass --leapwork-key")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hooks
+
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    try:
+        settings = resolve_settings(config, os.environ)
+    except cfg.SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    session = LeapworkSession(settings, worker_input=getattr(config, "workerinput", None))
+    config.stash[SESSION] = session
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(XdistController(session), "leapwork-xdist")
+
+
+def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.Settings:
+    """Command line > environment > ini > default, each value checked once."""
+    if str(config.getini("leapwork_key") or "").strip():
+        raise cfg.SettingsError(
+            "leapwork_key ini setting: the access key must not live in a file that is "
+            "committed; remove it and set the LEAPWORK_KEY environment variable (a CI secret) "
+            "or pass --leapwork-key"
+        )
+    opt = config.getoption
+
+    def source(option: str, env: str | None, ini: str | None) -> cfg.Source | None:
+        lookups = [cfg.from_option(option, opt(option.lstrip("-").replace("-", "_")))]
+        if env:
+            lookups.append(cfg.from_env(env, environ))
+        if ini:
+            lookups.append(cfg.from_ini(ini, config.getini(ini)))
+        return cfg.first_of(*lookups)
+
+    controller = source("--leapwork-controller", "LEAPWORK_CONTROLLER", "leapwork_controller")
+    key = source("--leapwork-key", "LEAPWORK_KEY", None)
+    timeout = source("--leapwork-timeout", None, "leapwork_timeout")
+    poll = source("--leapwork-poll-interval", None, "leapwork_poll_interval")
+    done = source("--leapwork-done-status", None, "leapwork_done_status")
+    in_flight = source("--leapwork-max-in-flight", None, "leapwork_max_in_flight")
+    emulator = opt("leapwork_emulator")
+    if emulator is not None:
+        cfg.check_scenario_argument(emulator)
+    return cfg.Settings(
+        controller=cfg.parse_controller_url(controller) if controller else None,
+        key=cfg.parse_key(key) if key else None,
+        timeout=cfg.parse_seconds(timeout, "the run timeout") if timeout else cfg.DEFAULT_TIMEOUT,
+        poll_interval=(
+            cfg.parse_seconds(poll, "the poll interval") if poll else cfg.DEFAULT_POLL_INTERVAL
+        ),
+        done_counts_as_passed=cfg.parse_done_status(done) if done else True,
+        max_in_flight=(
+            cfg.parse_positive_int(in_flight, "the number of runs in flight")
+            if in_flight
+            else cfg.DEFAULT_MAX_IN_FLIGHT
+        ),
+        emulator=emulator,
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    settings = config.stash[SESSION].settings
+    if settings.controller is None and settings.emulator is None:
+        return None
+    return settings.describe()
+
+
+# -- collection -----------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Parametrized tests share one fixture-name list, so decide who asked for the fixture
+    # before adding it to any test.
+    explicit = {id(item): FIXTURE in getattr(item, "fixturenames", ()) for item in items}
+    for item in items:
+        markers = list(item.iter_markers_with_node(MARKER))
+        if not markers:
+            if explicit[id(item)]:
+                item.stash[REQUESTED_WITHOUT_MARKER] = True
+            continue
+        item.stash[ITEM_STATE] = read_marker(markers)
+        fixturenames = getattr(item, "fixturenames", None)
+        if fixturenames is not None and FIXTURE not in fixturenames:
+            fixturenames.append(FIXTURE)
+
+
+def read_marker(markers: list[tuple[Any, pytest.Mark]]) -> ItemState:
+    """The closest marker wins (function over class over module); two on one level is an error."""
+    closest_node = markers[0][0]
+    same_level = [mark for node, mark in markers if node is closest_node]
+    try:
+        if len(same_level) > 1:
+            raise MarkerError(
+                f"{MARKER} marker: {len(same_level)} markers on one test; a test runs one "
+                "schedule (parametrize with pytest.param(..., marks=...) to run several)"
+            )
+        spec = parse_marker(same_level[0].args, same_level[0].kwargs)
+    except MarkerError as exc:
+        return ItemState(spec=None, error=exc)
+    return ItemState(spec=spec, error=None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    if config.option.collectonly or not _marked(session.items):
+        return
+    try:
+        config.stash[SESSION].require_controller()
+    except cfg.SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _marked(items: list[pytest.Item]) -> list[pytest.Item]:
+    return [item for item in items if ITEM_STATE in item.stash]
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Trigger ahead the runs whose variables are known now, in test order."""
+    config = session.config
+    if config.option.collectonly or session.testsfailed or hasattr(config, "workerinput"):
+        return
+    planned = []
+    for item in _marked(session.items):
+        request = known_request(item)
+        if request is not None:
+            planned.append((item.nodeid, request))
+    if planned:
+        config.stash[SESSION].plan(planned)
+
+
+def known_request(item: pytest.Item) -> RunRequest | None:
+    """The run a test will ask for, if its variables do not depend on other fixtures."""
+    state = item.stash[ITEM_STATE]
+    if state.spec is None or _may_be_skipped(item):
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "leapwork_variables" in params:
+        variables = params["leapwork_variables"]
+    elif _default_variables_fixture(item):
+        variables = {}
+    else:
+        return None
+    try:
+        return build_request(item, state.spec, variables)
+    except MarkerError:
+        return None  # reported by the test's own setup
+
+
+def _may_be_skipped(item: pytest.Item) -> bool:
+    if item.get_closest_marker("skip") or item.get_closest_marker("skipif"):
+        return True
+    xfail = item.get_closest_marker("xfail")
+    return xfail is not None and xfail.kwargs.get("run", True) is False
+
+
+def _default_variables_fixture(item: pytest.Item) -> bool:
+    """Whether ``leapwork_variables`` resolves to this plugin's empty default for ``item``."""
+    manager = item.session._fixturemanager  # no public API tells which fixture overrides
+    try:
+        defs = manager.getfixturedefs("leapwork_variables", item)
+    except (TypeError, AttributeError):  # pytest 8.0 takes a node id
+        defs = manager.getfixturedefs("leapwork_variables", item.nodeid)  # type: ignore[arg-type]
+    return bool(defs) and getattr(defs[-1].func, "__module__", None) == __name__
+
+
+def build_request(item: pytest.Item, spec: ScheduleSpec, fixture_variables: Any) -> RunRequest:
+    variables = dict(spec.variables)
+    variables.update(normalize_variables(fixture_variables, "leapwork_variables fixture"))
+    item.config.hook.pytest_leapwork_variables(item=item, schedule=spec.schedule, variables=variables)
+    variables = normalize_variables(variables, "variables after pytest_leapwork_variables")
+    check_query_length(variables, f"variables of {item.nodeid}")
+    settings = item.config.stash[SESSION].settings
+    timeout = spec.timeout if spec.timeout is not None else settings.timeout
+    return RunRequest(spec.schedule, variables, timeout, label=item.nodeid)
+
+
+@pytest.fixture
+def leapwork_variables() -> dict[str, Any]:
+    """Variables of the test's run, merged over the marker's (these win).
+
+    Parametrize it directly to run one schedule with several variable sets, or override it
+    in a conftest to compute variables from other fixtures.
+    """
+    return {}
+
+
+@pytest.fixture
+def leapwork_schedule(request: pytest.FixtureRequest, leapwork_variables: Any) -> LeapworkRun | None:
+    """The finished run of the test's ``leapwork_schedule`` marker (a ``LeapworkRun``)."""
+    item = request.node
+    state = item.stash.get(ITEM_STATE, None)
+    if state is None:
+        if item.stash.get(REQUESTED_WITHOUT_MARKER, False):
+            pytest.fail(
+                f"{item.nodeid} uses the {FIXTURE} fixture but has no "
+                f"@pytest.mark.{MARKER}(...) marker naming the schedule to run",
+                pytrace=False,
+            )
+        return None  # a sibling parametrization is marked, this one is not
+    if state.error is not None:
+        pytest.fail(str(state.error), pytrace=False)
+    assert state.spec is not None
+    problem: str | None = None
+    try:
+        run_request = build_request(item, state.spec, leapwork_variables)
+        state.timeout = run_request.timeout
+        handle = item.config.stash[SESSION].take(item.nodeid, run_request)
+    except MarkerError as exc:
+        problem = str(exc)
+    except LeapworkError as exc:
+        problem = f"Leapwork schedule {state.spec.schedule!r} could not be started: {exc}"
+    if problem is not None:  # failed outside the except block: no chained traceback
+        pytest.fail(problem, pytrace=False)
+    record_run(item, handle)
+    try:
+        state.run = handle.wait()
+    except LeapworkError as exc:
+        problem = (
+            f"Leapwork schedule {handle.schedule.title!r} (run {handle.run_id}) could not be "
+            f"followed: {exc}"
+        )
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    item.config.hook.pytest_leapwork_run_finished(item=item, run=state.run)
+    return state.run
+
+
+def record_run(item: pytest.Item, handle: RunHandle) -> None:
+    # Plain str values: xdist serializes user_properties, and JUnit XML reads them from the
+    # teardown report, so they must be on the item before the test ends.
+    item.user_properties.append((RUN_ID_PROPERTY, str(handle.run_id)))
+    item.config.hook.pytest_leapwork_run_started(
+        item=item, run_id=handle.run_id, schedule=handle.schedule.title
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """Fail the test, before its body runs, when its run did not pass."""
+    state = item.stash.get(ITEM_STATE, None)
+    if state is not None and state.run is not None and not state.run.passed:
+        pytest.fail(failure_message(state.run, state.timeout), pytrace=False)
+
+
+# -- session end ----------------------------------------------------------------------------
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    session.config.stash[SESSION].finish()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    leapwork = config.stash.get(SESSION, None)
+    if leapwork is not None:
+        leapwork.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    stopped = config.stash[SESSION].stopped
+    if not stopped:
+        return
+    terminalreporter.write_sep("=", "leapwork: runs stopped at session end", yellow=True)
+    for handle, reason in stopped:
+        terminalreporter.write_line(
+            f"{handle.request.label or '-'}: schedule {handle.schedule.title!r}, "
+            f"run {handle.run_id} stopped ({reason})"
+        )
+
+
+class XdistController:
+    """Hooks that only exist on the xdist controller process."""
+
+    def __init__(self, session: LeapworkSession) -> None:
+        self.session = session
+
+    def pytest_configure_node(self, node: Any) -> None:
+        # One emulator for the whole session, so every worker sees the same controller.
+        node.workerinput.update(self.session.worker_settings())

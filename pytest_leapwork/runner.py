@@ -1,0 +1,340 @@
+"""A run's life on the controller: trigger, follow, collect, stop.
+
+One poller thread follows every run in flight: one status request per run per poll interval
+while it executes, then, once the controller says ``Finished``, the run's item ids and the
+items themselves (fetched concurrently over the shared connection pool) and keyframes only
+for flows that did not pass. No pytest import here: a script can drive runs the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .client import LeapworkClient
+from .errors import (
+    AccessKeyRejected,
+    ControllerServerError,
+    LeapworkError,
+    NotFound,
+    RunLost,
+)
+from .models import FINISHED, FlowResult, LeapworkRun, Schedule
+from .schedules import ScheduleDirectory
+
+log = logging.getLogger("pytest_leapwork")
+
+#: How long after runNow a 404/500 on a run still means "not created yet".
+START_GRACE_SECONDS = 30.0
+#: How long a finished run may show no item at all before it counts as a run with no flows.
+EMPTY_RUN_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run: a schedule reference (title or id), its variables and its time limit."""
+
+    schedule: str
+    variables: Mapping[str, str]
+    timeout: float
+    label: str = ""
+
+
+@dataclass(eq=False)
+class RunHandle:
+    """A run triggered on the controller and followed until it ends."""
+
+    request: RunRequest
+    schedule: Schedule
+    run_id: str
+    triggered_at: float
+    status: str = "Queued"
+    flows: dict[str, FlowResult] = field(default_factory=dict)
+    result: LeapworkRun | None = None
+    error: LeapworkError | None = None
+    # Poller bookkeeping.
+    next_poll_at: float = 0.0
+    busy: bool = False
+    finished_ids: list[str] | None = None
+    finished_seen_at: float | None = None
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
+    ending: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def deadline(self) -> float:
+        return self.triggered_at + self.request.timeout
+
+    def wait(self, poll: float = 0.2) -> LeapworkRun:
+        """Block until the run ended; the run, or the error that ended following it.
+
+        Waits in short slices so that Ctrl-C reaches the main thread at once.
+        """
+        self.wait_quietly(poll)
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def wait_quietly(self, poll: float = 0.2) -> None:
+        while not self._done.wait(poll):
+            pass
+
+
+class Runner:
+    """Triggers runs and follows all of them from one poller thread."""
+
+    def __init__(
+        self,
+        client: LeapworkClient,
+        *,
+        poll_interval: float = 2.0,
+        done_counts_as_passed: bool = True,
+        workers: int = 16,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.schedules = ScheduleDirectory(client)
+        self.poll_interval = poll_interval
+        # A finished run's item ids are read twice, this far apart, to catch late items.
+        self.settle_seconds = min(poll_interval, 1.0)
+        self.done_counts_as_passed = done_counts_as_passed
+        self._clock = clock
+        self._workers = workers
+        self._lock = threading.Lock()
+        self._active: list[RunHandle] = []
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._poll_pool: ThreadPoolExecutor | None = None
+        self._fetch_pool: ThreadPoolExecutor | None = None
+        self.on_finished: list[Callable[[RunHandle], None]] = []
+
+    # -- public ---------------------------------------------------------------------------
+
+    def start(self, request: RunRequest) -> RunHandle:
+        """Resolve the schedule and trigger it; the returned handle is followed in the background."""
+        schedule = self.schedules.resolve(request.schedule)
+        run_id = self.client.run_now(schedule.id, request.variables)
+        now = self._clock()
+        handle = RunHandle(
+            request=request,
+            schedule=schedule,
+            run_id=run_id,
+            triggered_at=now,
+            next_poll_at=now + self.poll_interval,
+        )
+        log.info("triggered %r (%s) as run %s", schedule.title, request.label or "-", run_id)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("runner is closed")
+            self._active.append(handle)
+            self._ensure_poller()
+        self._wake.set()
+        return handle
+
+    def wait_until_idle(self, schedule_reference: str) -> None:
+        """Wait for this session's unfinished runs of a schedule (one that refuses a second run)."""
+        schedule = self.schedules.resolve(schedule_reference)
+        for handle in self.active():
+            if handle.schedule.id == schedule.id and not handle.done:
+                handle.wait_quietly()
+
+    def active(self) -> list[RunHandle]:
+        with self._lock:
+            return list(self._active)
+
+    def stop(self, handle: RunHandle, reason: str) -> None:
+        """Stop a run on the controller and end it with ``reason`` (e.g. ``"interrupted"``)."""
+        if handle.done:
+            return
+        try:
+            self.client.stop_run(handle.run_id)
+            log.info("stopped run %s of %r (%s)", handle.run_id, handle.schedule.title, reason)
+        except LeapworkError as exc:
+            log.warning("could not stop run %s: %s", handle.run_id, exc)
+        self._collect_after_stop(handle, reason)
+
+    def stop_all(self, reason: str) -> list[RunHandle]:
+        """Stop every run still in flight, concurrently; the handles that had to be stopped."""
+        unfinished = [h for h in self.active() if not h.done]
+        if not unfinished:
+            return []
+        with ThreadPoolExecutor(max_workers=min(8, len(unfinished))) as pool:
+            list(pool.map(lambda h: self.stop(h, reason), unfinished))
+        return unfinished
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for pool in (self._poll_pool, self._fetch_pool):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+        self.client.close()
+
+    # -- the poller -----------------------------------------------------------------------
+
+    def _ensure_poller(self) -> None:
+        if self._thread is None:
+            self._poll_pool = ThreadPoolExecutor(self._workers, thread_name_prefix="leapwork-poll")
+            self._fetch_pool = ThreadPoolExecutor(self._workers, thread_name_prefix="leapwork-fetch")
+            self._thread = threading.Thread(target=self._loop, name="leapwork-poller", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        assert self._poll_pool is not None
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                self._active = [h for h in self._active if not h.done]
+                now = self._clock()
+                due = [h for h in self._active if not h.busy and h.next_poll_at <= now]
+                for handle in due:
+                    handle.busy = True
+                waits = [h.next_poll_at - now for h in self._active if not h.busy]
+            for handle in due:
+                future = self._poll_pool.submit(self._poll, handle)
+                future.add_done_callback(lambda _f, h=handle: self._after_poll(h))
+            timeout = max(0.0, min(waits)) if waits else None
+            self._wake.wait(timeout)
+            self._wake.clear()
+
+    def _after_poll(self, handle: RunHandle) -> None:
+        handle.busy = False
+        if handle.done:
+            for callback in list(self.on_finished):
+                try:
+                    callback(handle)
+                except Exception:  # a listener must not stop the poller
+                    log.exception("on_finished callback failed")
+        self._wake.set()
+
+    def _poll(self, handle: RunHandle) -> None:
+        """One look at a run; schedules the next look or ends the run."""
+        try:
+            self._poll_once(handle)
+        except AccessKeyRejected as exc:
+            self._fail(handle, exc)
+        except NotFound as exc:
+            if self._clock() - handle.triggered_at > START_GRACE_SECONDS:
+                self._fail(handle, RunLost(f"run {handle.run_id} is unknown to the controller: {exc}"))
+        except LeapworkError as exc:
+            # Trouble while following is not the schedule's fault: keep following until the
+            # run finishes or its timeout passes.
+            log.warning("run %s: %s (still following)", handle.run_id, exc)
+        except Exception as exc:  # never let a bug leave a test waiting forever
+            log.exception("run %s: unexpected error", handle.run_id)
+            self._fail(handle, LeapworkError(f"internal error following run {handle.run_id}: {exc!r}"))
+        if not handle.done:
+            now = self._clock()
+            if now >= handle.deadline:
+                self.stop(handle, "timeout")
+            elif handle.next_poll_at <= now:
+                handle.next_poll_at = min(now + self.poll_interval, handle.deadline)
+
+    def _poll_once(self, handle: RunHandle) -> None:
+        now = self._clock()
+        if now >= handle.deadline:
+            self.stop(handle, "timeout")
+            return
+        try:
+            status = self.client.run_status(handle.run_id)
+        except (NotFound, ControllerServerError) as exc:
+            # Right after runNow the controller may not know the run yet (404 or 500).
+            if now - handle.triggered_at < START_GRACE_SECONDS:
+                log.debug("run %s not visible yet: %s", handle.run_id, exc)
+                return
+            raise
+        handle.status = status
+        log.debug("run %s (%s): %s", handle.run_id, handle.schedule.title, status)
+        if status != FINISHED:
+            return
+        if handle.finished_seen_at is None:
+            handle.finished_seen_at = now
+        ids = self.client.run_item_ids(handle.run_id)
+        self._fetch_items(handle, ids)
+        unfinished = [i for i in ids if not handle.flows[i].finished]
+        if not ids:
+            if now - handle.finished_seen_at >= EMPTY_RUN_GRACE_SECONDS:
+                self._finish(handle, ids)
+            return
+        if unfinished:
+            handle.finished_ids = None
+            return
+        if handle.finished_ids == ids:
+            self._finish(handle, ids)
+            return
+        # Items can reach RunItemIds after the run says Finished: read the ids once more.
+        handle.finished_ids = ids
+        handle.next_poll_at = now + self.settle_seconds
+
+    def _fetch_items(self, handle: RunHandle, ids: list[str]) -> None:
+        """Fetch every item not yet known to be finished, and keyframes of those not passed."""
+        wanted = [i for i in ids if i not in handle.flows or not handle.flows[i].finished]
+        items = self._map(self.client.run_item, wanted)
+        for item_id, flow in zip(wanted, items):
+            flow.done_counts_as_passed = self.done_counts_as_passed
+            handle.flows[item_id] = flow
+        needs_keyframes = [f for f in items if f.finished and not f.passed]
+        for flow, keyframes in zip(
+            needs_keyframes, self._map(self.client.keyframes, [f.run_item_id for f in needs_keyframes])
+        ):
+            flow.keyframes = keyframes
+
+    def _map(self, function: Callable[[str], object], args: list[str]) -> list:  # type: ignore[type-arg]
+        if len(args) <= 1 or self._fetch_pool is None:
+            return [function(a) for a in args]
+        futures: list[Future[object]] = [self._fetch_pool.submit(function, a) for a in args]
+        return [f.result() for f in futures]
+
+    def _collect_after_stop(self, handle: RunHandle, reason: str) -> None:
+        """After a stop, collect whatever flows ran, so the report says how far it got."""
+        try:
+            ids = self.client.run_item_ids(handle.run_id)
+            self._fetch_items(handle, ids)
+        except LeapworkError as exc:
+            log.debug("run %s: could not collect flows after stop: %s", handle.run_id, exc)
+            ids = list(handle.flows)
+        self._finish(handle, ids, stopped_reason=reason)
+
+    def _finish(self, handle: RunHandle, ids: list[str], stopped_reason: str | None = None) -> None:
+        with handle.ending:
+            if handle.done:  # a stop and a poll may race to end the same run
+                return
+            self._set_result(handle, ids, stopped_reason)
+            handle._done.set()
+
+    def _set_result(self, handle: RunHandle, ids: list[str], stopped_reason: str | None) -> None:
+        handle.result = LeapworkRun(
+            run_id=handle.run_id,
+            schedule_id=handle.schedule.id,
+            schedule_title=handle.schedule.title,
+            variables=dict(handle.request.variables),
+            flows=[handle.flows[i] for i in ids if i in handle.flows],
+            elapsed=self._clock() - handle.triggered_at,
+            stopped_reason=stopped_reason,
+        )
+        log.info(
+            "run %s of %r ended: %s",
+            handle.run_id,
+            handle.schedule.title,
+            stopped_reason or ("passed" if handle.result.passed else "failed"),
+        )
+
+    def _fail(self, handle: RunHandle, error: LeapworkError) -> None:
+        with handle.ending:
+            if handle.done:
+                return
+            handle.error = error
+            handle._done.set()

@@ -1,0 +1,133 @@
+"""The plugin's per-session state: settings, the lazily made runner, the emulator, stops.
+
+Nothing here touches the network until a marked test needs a run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from .ahead import TriggerAhead
+from .client import LeapworkClient
+from .config import Settings, SettingsError, parse_controller_url, Source
+from .runner import RunHandle, Runner, RunRequest
+from .secret import Secret
+
+log = logging.getLogger("pytest_leapwork")
+
+# Keys of xdist's workerinput that carry the controller from the xdist controller process.
+WORKER_CONTROLLER = "leapwork_controller"
+WORKER_KEY = "leapwork_key"
+
+
+class LeapworkSession:
+    def __init__(self, settings: Settings, worker_input: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self._worker_input = worker_input or {}
+        self._lock = threading.Lock()
+        self._runner: Runner | None = None
+        self._ahead: TriggerAhead | None = None
+        self._emulator: Any = None
+        #: Runs this plugin had to stop at session end, with the reason.
+        self.stopped: list[tuple[RunHandle, str]] = []
+
+    # -- the controller -------------------------------------------------------------------
+
+    def require_controller(self) -> None:
+        """Fail early, with advice, when marked tests will run and nothing says where."""
+        if self.settings.emulator is not None or WORKER_CONTROLLER in self._worker_input:
+            return
+        if self.settings.controller is None:
+            raise SettingsError(
+                "Leapwork-marked tests are selected but no controller is configured: pass "
+                "--leapwork-controller=URL (or set LEAPWORK_CONTROLLER, or the "
+                "leapwork_controller ini setting), or --leapwork-emulator to use the built-in one"
+            )
+        if self.settings.key is None:
+            raise SettingsError(
+                "Leapwork-marked tests are selected but no access key is configured: set the "
+                "LEAPWORK_KEY environment variable (from a CI secret) or pass --leapwork-key"
+            )
+
+    def controller(self) -> tuple[str, Secret]:
+        """The controller URL and key: from xdist's controller process, the emulator, or settings."""
+        if WORKER_CONTROLLER in self._worker_input:
+            return self._worker_input[WORKER_CONTROLLER], Secret(self._worker_input[WORKER_KEY])
+        if self.settings.emulator is not None:
+            return self._start_emulator()
+        self.require_controller()
+        assert self.settings.controller is not None and self.settings.key is not None
+        return self.settings.controller, self.settings.key
+
+    def worker_settings(self) -> dict[str, str]:
+        """What an xdist worker needs to reach the same emulator as every other worker."""
+        if self.settings.emulator is None:
+            return {}
+        url, key = self._start_emulator()
+        # The emulator's key guards a loopback test server, not a real controller.
+        return {WORKER_CONTROLLER: url, WORKER_KEY: key.reveal()}
+
+    def _start_emulator(self) -> tuple[str, Secret]:
+        with self._lock:
+            if self._emulator is None:
+                from .emulator import DEFAULT_ACCESS_KEY, EmulatorServer, load_scenario
+
+                assert self.settings.emulator is not None
+                scenario = load_scenario(self.settings.emulator)
+                key = self.settings.key.reveal() if self.settings.key else DEFAULT_ACCESS_KEY
+                self._emulator = EmulatorServer(scenario, access_key=key).start()
+                log.info("emulator serving %s at %s", self.settings.emulator, self._emulator.url)
+            url = parse_controller_url(Source("emulator", self._emulator.url))
+            return url, Secret(self._emulator.access_key)
+
+    @property
+    def runner(self) -> Runner:
+        with self._lock:
+            runner = self._runner
+        if runner is None:
+            url, key = self.controller()
+            runner = Runner(
+                LeapworkClient(url, key),
+                poll_interval=self.settings.poll_interval,
+                done_counts_as_passed=self.settings.done_counts_as_passed,
+            )
+            with self._lock:
+                if self._runner is None:
+                    self._runner = runner
+                    self._ahead = TriggerAhead(runner, self.settings.max_in_flight)
+                else:
+                    runner.close()
+                runner = self._runner
+        return runner
+
+    @property
+    def ahead(self) -> TriggerAhead:
+        self.runner  # noqa: B018 - makes the runner and its TriggerAhead
+        assert self._ahead is not None
+        return self._ahead
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def plan(self, entries: list[tuple[str, RunRequest]]) -> None:
+        self.ahead.plan(entries)
+
+    def take(self, key: str, request: RunRequest) -> RunHandle:
+        return self.ahead.take(key, request)
+
+    def finish(self) -> None:
+        """Stop every run still in flight: started ahead for a test that never ran, or interrupted."""
+        if self._runner is None:
+            return
+        assert self._ahead is not None
+        not_taken = {id(h) for h in self._ahead.not_taken()}
+        for handle in self._runner.stop_all("stopped at session end"):
+            reason = "its test did not run" if id(handle) in not_taken else "interrupted"
+            self.stopped.append((handle, reason))
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+        if self._emulator is not None:
+            self._emulator.stop()
