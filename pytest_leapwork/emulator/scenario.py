@@ -1,0 +1,304 @@
+"""Scenario files: what the emulated controller holds and how its runs turn out.
+
+A scenario is a TOML or JSON file (same structure in both) or the built-in name ``demo``::
+
+    [controller]                 # optional
+    queue_seconds = 0.1          # how long a new run stays Queued (default 0.1)
+    agents = 0                   # concurrent executing runs; 0 = unlimited (default)
+    access_key = "..."           # the AccessKey to require (default EMULATORKEY00001)
+
+    [[schedules]]
+    title = "Smoke Login"        # required
+    id = "6f1c..."               # optional GUID; default derived from title + type (stable)
+    enabled = true               # default true
+    type = "ScheduleInfo"        # or "TemporaryScheduleInfo"
+    description = ""             # optional, shown by GET schedules/{id}
+    variables = ["URL"]          # optional; when present, runNow accepts only these names
+    queue_seconds = 0.2          # optional override of [controller] queue_seconds
+    items_lag_seconds = 0.0      # a run item's id shows up this long after its flow started
+    reject_when_running = false  # true: a second runNow while one runs answers 410
+
+      [[schedules.flows]]        # run one after another
+      title = "Log In"           # required
+      seconds = 1.0              # duration (default 1.0)
+      status = "Passed"          # final status; any word is passed through (default Passed)
+      agent = "Local Agent"      # default "Local Agent"
+      keyframes = [{ level = "Info", block = "Click Login", message = "Clicked" }]
+
+        [[schedules.flows.when]] # first matching rule wins
+        variable = "URL"         # compared by name case-insensitively, by value exactly
+        equals = "https://broken.example.com"
+        status = "Failed"        # each of status, seconds, keyframes is optional and
+        keyframes = [{ level = "Error", message = "Element not found" }]  # overrides the flow's
+
+    [[faults]]                   # see faults.py / SCENARIO.md
+    endpoint = "run_status"
+    action = "status"
+    status = 404
+    run_age_below = 0.5
+
+Bad input raises `ScenarioError` naming the file and the dotted field, e.g.
+``demo.toml: schedules[2].flows[0].seconds: expected a number, got 'x'``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .faults import Fault, parse_fault
+from .fields import ScenarioError, Table
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+# Fixed so that default schedule and flow ids stay the same from one emulator run to the next.
+NAMESPACE = uuid.UUID("5b0e6a52-3c7e-4d1a-9f55-6c6561707772")
+
+SCHEDULE_TYPES = ("ScheduleInfo", "TemporaryScheduleInfo")
+BUILTIN_SCENARIOS = {"demo": "demo.toml"}
+
+
+@dataclass(frozen=True)
+class KeyframeSpec:
+    level: str
+    message: str
+    block: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one flow turns out for one run (after `when` rules)."""
+
+    status: str
+    seconds: float
+    keyframes: tuple[KeyframeSpec, ...]
+
+
+@dataclass(frozen=True)
+class WhenRule:
+    variable: str
+    equals: str
+    status: str | None = None
+    seconds: float | None = None
+    keyframes: tuple[KeyframeSpec, ...] | None = None
+
+    def applies(self, variables: Mapping[str, str]) -> bool:
+        wanted = self.variable.lower()
+        return any(k.lower() == wanted and v == self.equals for k, v in variables.items())
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    title: str
+    seconds: float = 1.0
+    status: str = "Passed"
+    agent: str = "Local Agent"
+    keyframes: tuple[KeyframeSpec, ...] = ()
+    when: tuple[WhenRule, ...] = ()
+
+    @property
+    def flow_id(self) -> str:
+        # One id per title, as one flow asset can sit in several schedules.
+        return str(uuid.uuid5(NAMESPACE, f"flow:{self.title}"))
+
+    def outcome(self, variables: Mapping[str, str]) -> Outcome:
+        for rule in self.when:
+            if rule.applies(variables):
+                return Outcome(
+                    rule.status if rule.status is not None else self.status,
+                    rule.seconds if rule.seconds is not None else self.seconds,
+                    rule.keyframes if rule.keyframes is not None else self.keyframes,
+                )
+        return Outcome(self.status, self.seconds, self.keyframes)
+
+
+def default_schedule_id(title: str, schedule_type: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{schedule_type}:{title}"))
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    title: str
+    id: str = ""  # "" = derived from title and type
+    enabled: bool = True
+    type: str = "ScheduleInfo"
+    description: str = ""
+    variables: tuple[str, ...] | None = None  # None = any variable name accepted
+    queue_seconds: float | None = None
+    items_lag_seconds: float = 0.0
+    reject_when_running: bool = False
+    flows: tuple[FlowSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Ids are canonical lower-case GUIDs; clients may send any letter case.
+        schedule_id = (
+            str(uuid.UUID(self.id)) if self.id else default_schedule_id(self.title, self.type)
+        )
+        object.__setattr__(self, "id", schedule_id)
+
+
+@dataclass(frozen=True)
+class ControllerSpec:
+    queue_seconds: float = 0.1
+    agents: int = 0
+    access_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    controller: ControllerSpec = field(default_factory=ControllerSpec)
+    schedules: tuple[ScheduleSpec, ...] = ()
+    faults: tuple[Fault, ...] = ()
+    source: str = "<scenario>"
+
+    def __post_init__(self) -> None:
+        seen: dict[str, int] = {}
+        for index, schedule in enumerate(self.schedules):
+            if schedule.id in seen:
+                raise ScenarioError(
+                    f"{self.source}: schedules[{index}].id: duplicate id {schedule.id}"
+                    f" (also schedules[{seen[schedule.id]}]); give one of them an explicit id"
+                )
+            seen[schedule.id] = index
+
+    @classmethod
+    def from_dict(cls, data: object, source: str = "<scenario>") -> Scenario:
+        """Validate a parsed TOML/JSON document; `ScenarioError` on bad input."""
+        return _parse_scenario(Table(data, "", source))
+
+
+def load_scenario(source: str | os.PathLike[str]) -> Scenario:
+    """A built-in scenario by name (``demo``) or a ``.toml`` / ``.json`` file."""
+    if isinstance(source, str) and source in BUILTIN_SCENARIOS:
+        name = BUILTIN_SCENARIOS[source]
+        text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+        return _parse_text(text, name, ".toml")
+    name = os.fspath(source)
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".toml", ".json"):
+        builtins = ", ".join(BUILTIN_SCENARIOS)
+        raise ScenarioError(
+            f"{name}: not a scenario (expected a .toml or .json file, or a built-in: {builtins})"
+        )
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{name}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{name}: cannot read: {exc}") from None
+    return _parse_text(text, name, suffix)
+
+
+def _parse_text(text: str, name: str, suffix: str) -> Scenario:
+    data: object
+    try:
+        data = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{name}: invalid TOML: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"{name}: invalid JSON: {exc}") from None
+    return Scenario.from_dict(data, name)
+
+
+def _parse_scenario(top: Table) -> Scenario:
+    top.only("controller", "schedules", "faults")
+    controller = ControllerSpec()
+    controller_table = top.optional_table("controller")
+    if controller_table is not None:
+        controller_table.only("queue_seconds", "agents", "access_key")
+        controller = ControllerSpec(
+            queue_seconds=controller_table.number_or("queue_seconds", 0.1),
+            agents=controller_table.int_or("agents", 0),
+            access_key=controller_table.optional_str("access_key"),
+        )
+    schedules = tuple(_parse_schedule(t) for t in top.tables("schedules") or [])
+    faults = tuple(parse_fault(t) for t in top.tables("faults") or [])
+    return Scenario(controller, schedules, faults, top.source)
+
+
+def _parse_schedule(table: Table) -> ScheduleSpec:
+    table.only(
+        "title",
+        "id",
+        "enabled",
+        "type",
+        "description",
+        "variables",
+        "queue_seconds",
+        "items_lag_seconds",
+        "reject_when_running",
+        "flows",
+    )
+    schedule_id = table.optional_str("id")
+    if schedule_id is not None:
+        try:
+            uuid.UUID(schedule_id)
+        except ValueError:
+            table.fail("id", f"expected a GUID, got {schedule_id!r}")
+    variables = table.optional_str_list("variables")
+    if variables is not None:
+        lowered = [name.lower() for name in variables]
+        for index, name in enumerate(lowered):
+            if name in lowered[:index]:
+                table.fail(f"variables[{index}]", f"duplicate variable name {variables[index]!r}")
+    return ScheduleSpec(
+        title=table.required_str("title"),
+        id=schedule_id or "",
+        enabled=table.bool_or("enabled", True),
+        type=table.choice_or("type", SCHEDULE_TYPES, "ScheduleInfo"),
+        description=table.optional_str("description") or "",
+        variables=None if variables is None else tuple(variables),
+        queue_seconds=table.optional_number("queue_seconds"),
+        items_lag_seconds=table.number_or("items_lag_seconds", 0.0),
+        reject_when_running=table.bool_or("reject_when_running", False),
+        flows=tuple(_parse_flow(t) for t in table.tables("flows") or []),
+    )
+
+
+def _parse_flow(table: Table) -> FlowSpec:
+    table.only("title", "seconds", "status", "agent", "keyframes", "when")
+    return FlowSpec(
+        title=table.required_str("title"),
+        seconds=table.number_or("seconds", 1.0),
+        status=table.str_or("status", "Passed"),
+        agent=table.str_or("agent", "Local Agent"),
+        keyframes=_parse_keyframes(table) or (),
+        when=tuple(_parse_when(t) for t in table.tables("when") or []),
+    )
+
+
+def _parse_when(table: Table) -> WhenRule:
+    table.only("variable", "equals", "status", "seconds", "keyframes")
+    return WhenRule(
+        variable=table.required_str("variable"),
+        equals=table.required_text("equals"),
+        status=table.optional_str("status"),
+        seconds=table.optional_number("seconds"),
+        keyframes=_parse_keyframes(table),
+    )
+
+
+def _parse_keyframes(table: Table) -> tuple[KeyframeSpec, ...] | None:
+    tables = table.tables("keyframes")
+    if tables is None:
+        return None
+    keyframes = []
+    for keyframe in tables:
+        keyframe.only("level", "message", "block")
+        keyframes.append(
+            KeyframeSpec(
+                level=keyframe.str_or("level", "Info"),
+                message=keyframe.required_str("message"),
+                block=keyframe.optional_str("block"),
+            )
+        )
+    return tuple(keyframes)

@@ -1,0 +1,1004 @@
+"""The built-in Leapwork controller emulator, driven over real HTTP with `requests`.
+
+Lifecycle tests use a fake clock stepped by hand, so they are exact and never wait.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from pytest_leapwork.emulator import (
+    DEFAULT_ACCESS_KEY,
+    EmulatorServer,
+    Fault,
+    Scenario,
+    ScenarioError,
+    load_scenario,
+)
+
+THREE_ID = "0b4f6c1e-8d3a-4c8e-9a51-3d1f2e6b7a90"
+EMPTY_ID = "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5"
+OPEN_ID = "2d3e4f5a-6b7c-4d8e-9fa0-b1c2d3e4f5a6"
+DISABLED_ID = "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7"
+NONE_ID = "4f5a6b7c-8d9e-4fa0-b1c2-d3e4f5a6b7c8"
+LAG_ID = "5a6b7c8d-9eaf-4b0c-a1d2-e3f4a5b6c7d8"
+TEMP_ID = "6b7c8d9e-afb0-4c1d-a2e3-f4a5b6c7d8e9"
+UNKNOWN_ID = "99999999-9999-4999-9999-999999999999"
+
+# Times in seconds of fake-clock time; run "Three" is Queued 0-1, A runs 1-3, B 3-7, C 7-9.
+SCENARIO: dict[str, Any] = {
+    "controller": {"queue_seconds": 1.0},
+    "schedules": [
+        {
+            "title": "Three",
+            "id": THREE_ID,
+            "variables": ["URL", "Browser"],
+            "flows": [
+                {"title": "A", "seconds": 2.0},
+                {
+                    "title": "B",
+                    "seconds": 4.0,
+                    "status": "Failed",
+                    "when": [
+                        {"variable": "url", "equals": "https://ok.example.com", "status": "Passed"},
+                        {
+                            "variable": "URL",
+                            "equals": "https://broken.example.com",
+                            "seconds": 3.0,
+                            "keyframes": [
+                                {"level": "Error", "block": "Click Login", "message": "Not found"}
+                            ],
+                        },
+                    ],
+                },
+                {
+                    "title": "C",
+                    "seconds": 2.0,
+                    "status": "Done",
+                    "agent": "Remote 7",
+                    "keyframes": [
+                        {"message": "one"},
+                        {"level": "Warning", "block": "Blk", "message": "two"},
+                    ],
+                },
+            ],
+        },
+        {"title": "Empty", "id": EMPTY_ID},
+        {"title": "Open", "id": OPEN_ID, "queue_seconds": 0.0, "flows": [{"title": "X"}]},
+        {"title": "Off", "id": DISABLED_ID, "enabled": False, "flows": [{"title": "X"}]},
+        {"title": "NoVars", "id": NONE_ID, "variables": [], "flows": [{"title": "X"}]},
+        {
+            "title": "Lag",
+            "id": LAG_ID,
+            "items_lag_seconds": 1.0,
+            "flows": [{"title": "L1", "seconds": 1.0}, {"title": "L2", "seconds": 0.5}],
+        },
+        {"title": "Three", "id": TEMP_ID, "type": "TemporaryScheduleInfo"},
+    ],
+}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.origin = self.now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def at(self, seconds: float) -> None:
+        """Set the time to `seconds` after the start."""
+        self.now = self.origin + seconds
+
+
+class Api:
+    """A client of one emulator: `get("schedules")` -> GET {url}/api/v4/schedules."""
+
+    def __init__(self, server: EmulatorServer, session: requests.Session) -> None:
+        self.server = server
+        self.session = session
+        self.headers = {"AccessKey": server.access_key}
+
+    def url(self, path: str, version: str = "v4") -> str:
+        return f"{self.server.url}/api/{version}/{path}"
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("headers", self.headers)
+        return self.session.get(self.url(path), timeout=10, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("headers", self.headers)
+        return self.session.put(self.url(path), timeout=10, **kwargs)
+
+    def json(self, path: str) -> Any:
+        response = self.get(path)
+        assert response.status_code == 200, response.text
+        assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+        return response.json()
+
+    def run_now(self, schedule_id: str, **variables: str) -> str:
+        response = self.put(f"schedules/{schedule_id}/runNow", params=variables)
+        assert response.status_code == 200, response.text
+        run_id: str = response.json()["RunId"]
+        return run_id
+
+    def status(self, run_id: str) -> str:
+        status: str = self.json(f"run/{run_id}/status")["Status"]
+        return status
+
+    def item_ids(self, run_id: str) -> list[str]:
+        ids: list[str] = self.json(f"run/{run_id}/runItemIds")["RunItemIds"]
+        return ids
+
+    def items(self, run_id: str) -> list[dict[str, Any]]:
+        return [self.json(f"runItems/{item_id}") for item_id in self.item_ids(run_id)]
+
+
+Start = Callable[..., Api]
+
+
+@pytest.fixture
+def start() -> Iterator[Start]:
+    """Start an emulator on a scenario dict (default SCENARIO); stopped after the test."""
+    servers: list[EmulatorServer] = []
+    sessions: list[requests.Session] = []
+
+    def _start(data: dict[str, Any] | None = None, **kwargs: Any) -> Api:
+        scenario = Scenario.from_dict(SCENARIO if data is None else data)
+        server = EmulatorServer(scenario, **kwargs).start()
+        servers.append(server)
+        session = requests.Session()
+        sessions.append(session)
+        return Api(server, session)
+
+    yield _start
+    for session in sessions:
+        session.close()
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def api(start: Start, clock: FakeClock) -> Api:
+    return start(clock=clock)
+
+
+def ref_ids(document: Any) -> list[str]:
+    """Every object's `$id`, in document order; asserts each object has one, first."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            assert next(iter(node)) == "$id", node
+            found.append(node["$id"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for element in node:
+                walk(element)
+
+    walk(document)
+    return found
+
+
+def numbered(document: Any) -> bool:
+    ids = ref_ids(document)
+    return ids == [str(n) for n in range(1, len(ids) + 1)]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+# --- auth, routing, conventions -------------------------------------------------------------
+
+
+def test_access_key_is_required_before_anything_else(api: Api) -> None:
+    for headers in ({}, {"AccessKey": "WRONGKEY00000000"}):
+        for path in ("schedules", "no/such/route", f"run/{UNKNOWN_ID}/status"):
+            response = api.get(path, headers=headers)
+            assert (response.status_code, response.text) == (401, "Incorrect AccessKey")
+            assert response.headers["Content-Type"].startswith("text/plain")
+    assert api.get("schedules", headers={"accesskey": api.server.access_key}).status_code == 200
+
+
+def test_access_key_defaults_and_overrides(start: Start) -> None:
+    assert start().server.access_key == DEFAULT_ACCESS_KEY == "EMULATORKEY00001"
+    data = {**SCENARIO, "controller": {"access_key": "SCENARIOKEY00001"}}
+    assert start(data).server.access_key == "SCENARIOKEY00001"
+    assert start(data, access_key="EXPLICITKEY00001").server.access_key == "EXPLICITKEY00001"
+
+
+def test_routes_are_case_insensitive_on_v3_and_v4_with_trailing_slash(
+    api: Api, clock: FakeClock
+) -> None:
+    base = f"{api.server.url}/"
+    for path in ("api/v4/schedules", "API/V4/Schedules/", "api/v3/schedules", "Api/V3/SCHEDULES/"):
+        response = api.session.get(base + path, headers=api.headers)
+        assert response.status_code == 200, path
+    run_id = api.run_now(THREE_ID.upper())
+    clock.at(20)
+    assert api.json(f"run/{run_id.upper()}/status")["Status"] == "Finished"
+    item_id = api.item_ids(run_id)[0].upper()
+    for path in (f"api/v3/runitems/{item_id}", f"api/v4/RUNITEMS/{item_id}/KeyFrames/"):
+        assert api.session.get(base + path, headers=api.headers).status_code == 200, path
+    assert api.session.get(base + f"api/v3/run/{run_id}/runItemIds", headers=api.headers).ok
+
+
+def test_unknown_routes_404_and_wrong_methods_405(api: Api) -> None:
+    for path in ("api/v5/schedules", "api/v4/nothing", "api/v4/schedules/x/y/z", "schedules"):
+        response = api.session.get(f"{api.server.url}/{path}", headers=api.headers)
+        assert response.status_code == 404, path
+    response = api.session.post(api.url("schedules"), headers=api.headers)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET"
+    response = api.session.delete(api.url(f"run/{UNKNOWN_ID}/stop"), headers=api.headers)
+    assert (response.status_code, response.headers["Allow"]) == (405, "PUT, GET")
+    assert api.get(f"schedules/{THREE_ID}/runNow").status_code == 405
+    assert api.get(f"runItems/{UNKNOWN_ID}/keyframes/notanumber").status_code == 404
+
+
+def test_unknown_ids_answer_asset_not_found(api: Api) -> None:
+    for path in (
+        f"schedules/{UNKNOWN_ID}",
+        f"schedules/{UNKNOWN_ID}/status",
+        f"run/{UNKNOWN_ID}",
+        f"run/{UNKNOWN_ID}/status",
+        f"run/{UNKNOWN_ID}/runItemIds",
+        f"runItems/{UNKNOWN_ID}",
+        f"runItems/{UNKNOWN_ID}/keyframes",
+        "schedules/not-a-guid",
+    ):
+        response = api.get(path)
+        assert (response.status_code, response.text) == (404, "Asset not found"), path
+    for path in (f"schedules/{UNKNOWN_ID}/runNow", f"run/{UNKNOWN_ID}/stop"):
+        assert api.put(path).status_code == 404
+    assert api.put(f"schedules/{UNKNOWN_ID}/stop").text == "Asset not found"
+
+
+def test_base_path_prefixes_the_api(start: Start) -> None:
+    api = start(base_path="/leapwork/")
+    assert api.server.url.endswith("/leapwork")
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/leapwork", api.server.url)
+    assert api.get("schedules").status_code == 200
+    root = api.server.url.removesuffix("/leapwork")
+    assert api.session.get(f"{root}/api/v4/schedules", headers=api.headers).status_code == 404
+
+
+def test_put_bodies_are_ignored_and_keep_alive_survives(api: Api) -> None:
+    assert api.put(f"schedules/{OPEN_ID}/runNow", data="ignored body").status_code == 200
+    chunks = (part for part in (b"chunked ", b"body"))
+    assert api.put(f"schedules/{OPEN_ID}/runNow", data=chunks).status_code == 200
+    assert api.get("schedules").status_code == 200
+    assert len(api.server.runs) == 2
+
+
+# --- shapes ---------------------------------------------------------------------------------
+
+
+def test_schedules_shape_and_ref_ids(api: Api) -> None:
+    schedules = api.json("schedules")
+    assert numbered(schedules)
+    assert ref_ids(schedules[:1]) == ["1", "2", "3"]  # schedule, DateCreation, DateModify
+    assert [s["Title"] for s in schedules] == [
+        "Three", "Empty", "Open", "Off", "NoVars", "Lag", "Three",
+    ]  # fmt: skip
+    first = schedules[0]
+    assert list(first) == [
+        "$id", "IsEnabled", "IsScheduled", "DateCreation", "DateModify", "Title", "Type", "Id",
+    ]  # fmt: skip
+    assert (
+        first["Id"] == THREE_ID and first["IsEnabled"] is True and first["Type"] == "ScheduleInfo"
+    )
+    assert set(first["DateCreation"]) == {"$id", "Value", "LocalDateTime", "UtcDateTime", "Ticks"}
+    assert isinstance(first["DateCreation"]["Ticks"], int)
+    assert schedules[3]["IsEnabled"] is False
+    assert schedules[6]["Type"] == "TemporaryScheduleInfo" and schedules[6]["Id"] == TEMP_ID
+
+
+def test_schedule_by_id_and_hierarchy(api: Api) -> None:
+    schedule = api.json(f"schedules/{THREE_ID.upper()}")
+    assert numbered(schedule)
+    assert schedule["Id"] == THREE_ID and schedule["Description"] == ""
+    (step,) = schedule["RunListSteps"]
+    assert step["ScheduleInfoId"] == THREE_ID and step["RunListStepId"]
+    hierarchy = api.json("schedules/hierarchy")
+    assert numbered(hierarchy)
+    assert TEMP_ID not in [entry["ScheduleInfo"]["Id"] for entry in hierarchy]
+    node = hierarchy[0]["ScheduleHierarchy"]
+    assert (node["Id"], node["Title"], node["Type"]) == (THREE_ID, "Three", "ScheduleInfo")
+    assert node["Parent"][0]["Type"] == "Folder" and node["Parent"][0]["Parent"] == []
+    assert hierarchy[0]["ScheduleInfo"]["IsEnabled"] is True
+
+
+def test_license(api: Api) -> None:
+    (license_,) = api.json("license/active")
+    assert license_["$id"] == "1" and license_["ExpireDays"] > 0
+    assert {"LicenseId", "DateActivated", "LicenseType"} <= set(license_)
+
+
+# --- run lifecycle --------------------------------------------------------------------------
+
+
+def test_run_goes_queued_executing_finished_with_items_one_by_one(
+    api: Api, clock: FakeClock
+) -> None:
+    run_id = api.run_now(THREE_ID, URL="https://other.example.com")
+    assert re.fullmatch(r"[0-9a-f-]{36}", run_id)
+    response = api.put(f"schedules/{THREE_ID}/runNow")
+    assert response.json()["$id"] == "1"
+    assert api.status(run_id) == "Queued"
+    assert api.item_ids(run_id) == []
+    summary = api.json(f"run/{run_id}")
+    assert numbered(summary)
+    assert summary["Schedule"] == {"$id": "2", "ScheduleId": THREE_ID, "ScheduleTitle": "Three"}
+    assert (summary["Status"], summary["Failed"], summary["Total"]) == ("Queued", 0, 3)
+    assert summary["ExecutionTotalTime"] == "00:00:00.0000000"
+
+    clock.at(1.1)
+    assert api.status(run_id) == "Executing"
+    (first,) = api.items(run_id)
+    assert numbered(first)
+    assert first["Status"] == first["FlowInfo"]["Status"] == "Initializing"
+    assert first["Elapsed"] == "00:00:00.1000000"
+    clock.at(1.5)
+    assert api.items(run_id)[0]["Status"] == "Running"
+
+    clock.at(3.1)
+    a, b = api.items(run_id)
+    assert (a["Status"], a["ElapsedSeconds"], a["Elapsed"]) == ("Passed", 2.0, "00:00:02.0000000")
+    assert a["ElapsedMilliseconds"] == 2000.0
+    assert b["Status"] == "Initializing"
+
+    clock.at(7.5)
+    assert [item["Status"] for item in api.items(run_id)] == ["Passed", "Failed", "Running"]
+    assert api.json(f"run/{run_id}")["Failed"] == 1
+
+    clock.at(9.0)
+    assert api.status(run_id) == "Finished"
+    items = api.items(run_id)
+    assert [item["Status"] for item in items] == ["Passed", "Failed", "Done"]
+    summary = api.json(f"run/{run_id}")
+    assert (summary["Status"], summary["Failed"], summary["Total"]) == ("Finished", 1, 3)
+    assert summary["ExecutionTotalTime"] == "00:00:08.0000000"
+    assert summary["ExecutionMilliseconds"] == 8000.0
+    assert api.server.run(run_id).status() == "Finished"
+
+
+def test_run_item_shape(api: Api, clock: FakeClock) -> None:
+    run_id = api.run_now(THREE_ID)
+    clock.at(20)
+    item = api.items(run_id)[2]
+    assert list(item) == [
+        "$id", "RunItemId", "RunId", "AutomationRunId", "FlowInfo", "Status", "AgentInfo",
+        "Elapsed", "ElapsedMilliseconds", "ElapsedSeconds", "CreatedAt", "RunType",
+    ]  # fmt: skip
+    assert ref_ids(item) == ["1", "2", "3"]
+    assert item["RunId"] == item["AutomationRunId"] == run_id
+    assert item["FlowInfo"]["FlowTitle"] == "C" and re.fullmatch(
+        r"[0-9a-f-]{36}", item["FlowInfo"]["FlowId"]
+    )
+    agent = item["AgentInfo"]
+    assert agent["AgentTitle"] == agent["EnvironmentTitle"] == "Remote 7"
+    assert agent["ConnectionType"] == "RemoteAgent" and agent["AgentId"]
+    assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{7}", item["Elapsed"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00", item["CreatedAt"])
+    assert item["RunType"] == "Manual"
+
+
+def test_keyframes_become_due_and_default_error_keyframe(api: Api, clock: FakeClock) -> None:
+    run_id = api.run_now(THREE_ID)
+    clock.at(7.5)  # C started at 7, its own keyframes are due at 7.8 and 8.4
+    item_c = api.item_ids(run_id)[2]
+    keyframes = api.json(f"runItems/{item_c}/keyframes")
+    assert [(k["Level"], k["LogMessage"]) for k in keyframes] == [
+        ("Trace", "Flow started"),
+        ("Info", "Scheduled run executed from schedule 'Three'"),
+    ]
+    clock.at(9.5)
+    keyframes = api.json(f"runItems/{item_c}/keyframes")
+    assert numbered(keyframes)
+    first = keyframes[0]
+    assert list(first) == [
+        "$id", "AutomationRunItemId", "Timestamp", "Level", "Status", "LogMessage", "Id",
+    ]  # fmt: skip
+    assert first["AutomationRunItemId"] == item_c
+    assert set(first["Timestamp"]) == {"$id", "Value", "LocalDateTime", "UtcDateTime", "Ticks"}
+    assert [k["LogMessage"] for k in keyframes][2:] == ["one", "two"]
+    assert "BlockTitle" not in keyframes[2] and keyframes[3]["BlockTitle"] == "Blk"
+    assert (keyframes[2]["Level"], keyframes[3]["Level"]) == ("Info", "Warning")
+    skipped = api.json(f"runItems/{item_c}/keyframes/2")
+    assert [k["Id"] for k in skipped] == [k["Id"] for k in keyframes[2:]]
+    assert numbered(skipped)
+    assert api.json(f"runItems/{item_c}/keyframes/99") == []
+
+    item_b = api.item_ids(run_id)[1]
+    levels = [(k["Level"], k["LogMessage"]) for k in api.json(f"runItems/{item_b}/keyframes")]
+    assert levels[-1] == ("Error", "Flow ended with status 'Failed'")
+    item_a = api.item_ids(run_id)[0]
+    assert len(api.json(f"runItems/{item_a}/keyframes")) == 2  # passed: no default error
+
+
+def test_when_rules_pick_the_outcome_by_variables(api: Api, clock: FakeClock) -> None:
+    ok = api.run_now(THREE_ID, url="https://ok.example.com")
+    broken = api.run_now(THREE_ID, URL="https://broken.example.com")
+    plain = api.run_now(THREE_ID, URL="https://broken.example.com/")
+    clock.at(30)
+    assert api.items(ok)[1]["Status"] == "Passed"
+    broken_b = api.items(broken)[1]
+    assert (broken_b["Status"], broken_b["ElapsedSeconds"]) == ("Failed", 3.0)
+    keyframes = api.json(f"runItems/{broken_b['RunItemId']}/keyframes")
+    assert [(k["Level"], k.get("BlockTitle"), k["LogMessage"]) for k in keyframes[2:]] == [
+        ("Error", "Click Login", "Not found")
+    ]
+    assert api.items(plain)[1]["ElapsedSeconds"] == 4.0
+
+
+def test_schedule_status_follows_its_newest_unfinished_run(api: Api, clock: FakeClock) -> None:
+    assert api.json(f"schedules/{THREE_ID}/status") == {"$id": "1", "Status": "Finished"}
+    api.run_now(THREE_ID)
+    assert api.json(f"schedules/{THREE_ID}/status")["Status"] == "Queued"
+    clock.at(1.5)
+    api.run_now(THREE_ID)  # newest: queued until 2.5
+    assert api.json(f"schedules/{THREE_ID}/status")["Status"] == "Queued"
+    clock.at(3)
+    assert api.json(f"schedules/{THREE_ID}/status")["Status"] == "Executing"
+    clock.at(11)
+    assert api.json(f"schedules/{THREE_ID}/status")["Status"] == "Finished"
+
+
+def test_zero_flow_run_finishes_with_no_items(api: Api, clock: FakeClock) -> None:
+    run_id = api.run_now(EMPTY_ID)
+    clock.at(0.5)
+    assert api.status(run_id) == "Queued"
+    clock.at(1.01)
+    assert api.status(run_id) == "Finished"
+    assert api.item_ids(run_id) == []
+    summary = api.json(f"run/{run_id}")
+    assert (summary["Total"], summary["Failed"]) == (0, 0)
+
+
+def test_items_lag_lets_a_finished_run_miss_its_last_ids(api: Api, clock: FakeClock) -> None:
+    run_id = api.run_now(LAG_ID)  # starts at 1; L1 1-2, L2 2-2.5; ids show 1 s late
+    clock.at(1.9)
+    assert api.item_ids(run_id) == []
+    clock.at(2.6)
+    assert api.status(run_id) == "Finished"
+    assert len(api.item_ids(run_id)) == 1
+    missing = api.server.run(run_id).item_ids[1]
+    assert api.get(f"runItems/{missing}").status_code == 404
+    clock.at(3.05)
+    assert api.item_ids(run_id)[1] == missing
+    assert api.json(f"runItems/{missing}")["Status"] == "Passed"
+
+
+def test_a_run_of_2000_flows_is_cheap(start: Start, clock: FakeClock) -> None:
+    flows = [{"title": f"Flow {n}", "seconds": 0.01} for n in range(2000)]
+    api = start({"schedules": [{"title": "Big", "id": OPEN_ID, "flows": flows}]}, clock=clock)
+    began = time.perf_counter()
+    run_id = api.run_now(OPEN_ID)
+    clock.at(25.0)
+    ids = api.item_ids(run_id)
+    summary = api.json(f"run/{run_id}")
+    assert len(ids) == 2000 and summary["Total"] == 2000 and summary["Status"] == "Finished"
+    assert summary["ExecutionTotalTime"] == "00:00:20.0000000"
+    assert api.json(f"runItems/{ids[-1]}")["Status"] == "Passed"
+    assert time.perf_counter() - began < 2.0
+
+
+def test_real_clock_run_finishes(start: Start) -> None:
+    data = {
+        "controller": {"queue_seconds": 0.05},
+        "schedules": [{"title": "Fast", "id": OPEN_ID, "flows": [{"title": "F", "seconds": 0.1}]}],
+    }
+    api = start(data)
+    run_id = api.run_now(OPEN_ID)
+    seen: set[str] = set()
+
+    def finished() -> bool:
+        status = api.status(run_id)
+        seen.add(status)
+        return status == "Finished"
+
+    wait_for(finished)
+    assert "Queued" in seen or "Executing" in seen
+    assert api.items(run_id)[0]["Status"] == "Passed"
+
+
+# --- runNow: variables and refusals ---------------------------------------------------------
+
+
+def test_variables_round_trip_url_decoded(api: Api) -> None:
+    variables = {
+        "URL": "https://example.com:8443/a?b=c&d=e#f",
+        "Browser": "Zoë 名前 + more",
+    }
+    run_id = api.run_now(THREE_ID, **variables)
+    assert api.server.run(run_id).variables == variables
+    raw = api.session.put(
+        api.url(f"schedules/{OPEN_ID}/runNow") + "?A=x%20y&B=x+y&C=%C3%A9&D=&E=a:b",
+        headers=api.headers,
+    )
+    run = api.server.run(raw.json()["RunId"])
+    assert run.variables == {"A": "x y", "B": "x y", "C": "é", "D": "", "E": "a:b"}
+    assert (run.schedule_id, run.schedule_title, run.stopped) == (OPEN_ID, "Open", False)
+    bare = api.session.put(api.url(f"schedules/{THREE_ID}/runNow") + "?", headers=api.headers)
+    assert bare.status_code == 200 and api.server.runs[-1].variables == {}
+    assert [r.run_id for r in api.server.runs] == [run_id, run.run_id, bare.json()["RunId"]]
+
+
+@pytest.mark.parametrize(
+    ("schedule_id", "query"),
+    [
+        (THREE_ID, "Foo=1"),  # not declared
+        (THREE_ID, "URL=a&url=b"),  # twice, in any letter case
+        (THREE_ID, "=value"),  # no name
+        (NONE_ID, "X=1"),  # the schedule declares no variables at all
+    ],
+)
+def test_invalid_variables_answer_400(api: Api, schedule_id: str, query: str) -> None:
+    response = api.session.put(
+        api.url(f"schedules/{schedule_id}/runNow") + "?" + query, headers=api.headers
+    )
+    assert response.status_code == 400
+    assert response.text == (
+        "Variable name is invalid or variable with such name is already in request"
+    )
+    assert api.server.runs == []
+
+
+def test_declared_variables_match_case_insensitively(api: Api) -> None:
+    api.run_now(THREE_ID, url="x", BROWSER="y")
+    assert api.server.runs[0].variables == {"url": "x", "BROWSER": "y"}
+
+
+def test_disabled_schedule_answers_400(api: Api) -> None:
+    response = api.put(f"schedules/{DISABLED_ID}/runNow")
+    assert (response.status_code, response.text) == (400, "Schedule is disabled")
+
+
+def test_reject_when_running_answers_410(start: Start, clock: FakeClock) -> None:
+    data = {
+        "schedules": [
+            {"title": "Once", "id": OPEN_ID, "reject_when_running": True, "flows": [{"title": "F"}]}
+        ]
+    }
+    api = start(data, clock=clock)
+    api.run_now(OPEN_ID)
+    response = api.put(f"schedules/{OPEN_ID}/runNow")
+    assert (response.status_code, response.text) == (410, "Schedule is already running")
+    clock.at(1.2)
+    api.run_now(OPEN_ID)
+    assert len(api.server.runs) == 2
+
+
+def test_agents_limit_keeps_runs_queued(start: Start, clock: FakeClock) -> None:
+    data = {
+        "controller": {"queue_seconds": 0.5, "agents": 1},
+        "schedules": [{"title": "S", "id": OPEN_ID, "flows": [{"title": "F", "seconds": 2.0}]}],
+    }
+    api = start(data, clock=clock)
+    first, second = api.run_now(OPEN_ID), api.run_now(OPEN_ID)
+    clock.at(0.6)
+    assert (api.status(first), api.status(second)) == ("Executing", "Queued")
+    assert api.json(f"schedules/{OPEN_ID}/status")["Status"] == "Queued"
+    clock.at(2.6)  # first ended at 2.5, second took the agent then
+    assert (api.status(first), api.status(second)) == ("Finished", "Executing")
+    assert api.items(second)[0]["ElapsedSeconds"] == pytest.approx(0.1)
+    third = api.run_now(OPEN_ID)  # ready at 3.1, but the agent is busy until 4.5
+    clock.at(3.2)
+    assert api.status(third) == "Queued"
+    api.put(f"run/{second}/stop")  # frees the agent now
+    clock.at(3.3)
+    assert api.status(third) == "Executing"
+    assert api.items(third)[0]["ElapsedSeconds"] == pytest.approx(0.1)
+
+
+# --- stop -----------------------------------------------------------------------------------
+
+
+def test_stop_run_cancels_unfinished_flows_and_finishes(api: Api, clock: FakeClock) -> None:
+    run_id = api.run_now(THREE_ID)
+    clock.at(4.0)  # A passed, B running since 3
+    assert api.put(f"run/{run_id}/stop").json() == {"$id": "1", "OperationCompleted": True}
+    assert api.status(run_id) == "Finished"
+    items = api.items(run_id)
+    assert [(i["Status"], i["ElapsedSeconds"]) for i in items] == [
+        ("Passed", 2.0), ("Cancelled", 1.0), ("Cancelled", 0.0),
+    ]  # fmt: skip
+    assert api.server.run(run_id).stopped
+    keyframes = api.json(f"runItems/{items[1]['RunItemId']}/keyframes")
+    assert keyframes[-1]["LogMessage"] == "Run was stopped"
+    clock.at(20)
+    assert [i["Status"] for i in api.items(run_id)] == ["Passed", "Cancelled", "Cancelled"]
+    assert api.json(f"run/{run_id}")["Failed"] == 2
+    assert api.put(f"run/{run_id}/stop").json()["OperationCompleted"] is True
+
+
+def test_stop_a_queued_run_with_get(api: Api) -> None:
+    run_id = api.run_now(THREE_ID)
+    assert api.get(f"run/{run_id}/stop").json()["OperationCompleted"] is True  # as Azure does
+    assert api.status(run_id) == "Finished"
+    assert [(i["Status"], i["Elapsed"]) for i in api.items(run_id)] == [
+        ("Cancelled", "00:00:00.0000000")
+    ] * 3
+
+
+def test_stop_finished_run_changes_nothing(api: Api, clock: FakeClock) -> None:
+    run_id = api.run_now(THREE_ID)
+    clock.at(10)
+    assert api.put(f"run/{run_id}/stop").json()["OperationCompleted"] is True
+    assert not api.server.run(run_id).stopped
+    assert [i["Status"] for i in api.items(run_id)] == ["Passed", "Failed", "Done"]
+
+
+def test_stop_schedule_by_schedule_id_or_run_id(api: Api, clock: FakeClock) -> None:
+    one, two = api.run_now(THREE_ID), api.run_now(THREE_ID)
+    clock.at(1.5)
+    open_run = api.run_now(OPEN_ID)  # executing 1.5-2.5
+    response = api.put(f"schedules/{THREE_ID.upper()}/stop")
+    assert response.json() == {"$id": "1", "OperationCompleted": True}
+    assert (api.status(one), api.status(two)) == ("Finished", "Finished")
+    assert api.json(f"schedules/{THREE_ID}/status")["Status"] == "Finished"
+    assert not api.server.run(open_run).stopped and api.status(open_run) == "Executing"
+    assert api.put(f"schedules/{open_run}/stop").json()["OperationCompleted"] is True
+    assert api.server.run(open_run).stopped
+
+
+# --- faults ---------------------------------------------------------------------------------
+
+
+def test_status_fault_with_after_times_and_retry_after(api: Api) -> None:
+    api.server.add_fault(Fault(endpoint="schedules", status=503, after=1, times=2, retry_after=2))
+    answers = [api.get("schedules") for _ in range(4)]
+    assert [r.status_code for r in answers] == [200, 503, 503, 200]
+    assert answers[1].headers["Retry-After"] == "2"
+    assert answers[1].text == "Service Unavailable"
+    assert api.get("license/active").status_code == 200  # other endpoints untouched
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, "An error has occurred."),
+        (502, "Bad Gateway"),
+        (448, "Cache timeout, try again later"),
+        (455, "Database is not responding"),
+        (404, "Asset not found"),
+    ],
+)
+def test_status_fault_default_bodies(api: Api, status: int, body: str) -> None:
+    api.server.add_fault(Fault(endpoint="run_now", status=status))
+    response = api.put(f"schedules/{THREE_ID}/runNow")
+    assert (response.status_code, response.text) == (status, body)
+    assert "Retry-After" not in response.headers
+    assert api.server.runs == []  # the fault answered instead of the controller
+
+
+def test_forever_fault_and_custom_body(api: Api) -> None:
+    api.server.add_fault(Fault(endpoint="any", status=500, times=0, body="boom"))
+    assert {api.get("schedules").text for _ in range(5)} == {"boom"}
+
+
+def test_close_fault_drops_the_connection(api: Api) -> None:
+    api.server.add_fault(Fault(endpoint="schedules", action="close"))
+    with pytest.raises(requests.ConnectionError):
+        api.get("schedules")
+    assert api.server.requests[-1].status == 0
+    assert api.get("schedules").status_code == 200
+
+
+def test_slow_fault_delays_then_answers(api: Api) -> None:
+    api.server.add_fault(Fault(endpoint="license", action="slow", delay=0.2))
+    began = time.monotonic()
+    assert api.get("license/active").status_code == 200
+    assert time.monotonic() - began >= 0.2
+
+
+def test_malformed_json_fault(api: Api) -> None:
+    api.server.add_fault(Fault(endpoint="run_now", action="malformed_json"))
+    api.server.add_fault(Fault(endpoint="keyframes", action="malformed_json"))
+    response = api.put(f"schedules/{THREE_ID}/runNow")
+    assert response.status_code == 200
+    with pytest.raises(ValueError):
+        response.json()
+    assert api.server.runs == []  # not carried out
+    with pytest.raises(ValueError):
+        json.loads(api.get(f"runItems/{UNKNOWN_ID}/keyframes").text)
+
+
+def test_wrong_shape_fault(api: Api) -> None:
+    api.server.add_fault(Fault(endpoint="schedules", action="wrong_shape"))
+    api.server.add_fault(Fault(endpoint="run_status", action="wrong_shape"))
+    api.server.add_fault(Fault(endpoint="run_item", action="wrong_shape", body='{"$id":"1"}'))
+    assert isinstance(api.json("schedules"), dict)
+    assert isinstance(api.json(f"run/{UNKNOWN_ID}/status"), list)
+    assert api.json(f"runItems/{UNKNOWN_ID}") == {"$id": "1"}
+
+
+def test_revoke_key_fault(api: Api) -> None:
+    api.server.add_fault(Fault(endpoint="license", action="revoke_key"))
+    assert api.get("schedules").status_code == 200
+    assert api.get("license/active").status_code == 401
+    for path in ("schedules", "license/active"):
+        response = api.get(path)
+        assert (response.status_code, response.text) == (401, "Incorrect AccessKey")
+
+
+def test_restart_fault_forgets_runs(api: Api) -> None:
+    run_id = api.run_now(THREE_ID)
+    api.server.add_fault(Fault(endpoint="schedules", action="restart"))
+    assert api.get("schedules").status_code == 200
+    assert api.get(f"run/{run_id}/status").status_code == 404
+    assert api.server.runs == []
+
+
+def test_run_age_fault_models_a_run_not_created_yet(api: Api, clock: FakeClock) -> None:
+    for endpoint in ("run_status", "run_item_ids"):
+        api.server.add_fault(Fault(endpoint=endpoint, status=404, times=0, run_age_below=0.5))
+    run_id = api.run_now(THREE_ID)
+    assert api.get(f"run/{run_id}/status").status_code == 404
+    assert api.get(f"run/{run_id}/runItemIds").status_code == 404
+    assert api.get(f"run/{run_id}").status_code == 200
+    clock.at(0.6)
+    assert api.status(run_id) == "Queued"
+    assert api.item_ids(run_id) == []
+
+
+def test_faults_fire_in_order_and_come_from_scenario_files(tmp_path: Path, start: Start) -> None:
+    path = tmp_path / "faults.toml"
+    path.write_text(
+        '[[schedules]]\ntitle = "S"\n'
+        '[[faults]]\nendpoint = "schedules"\nstatus = 502\n'
+        '[[faults]]\nendpoint = "any"\nstatus = 500\ntimes = 2\n'
+    )
+    scenario = load_scenario(path)
+    assert scenario.faults[0] == Fault(endpoint="schedules", status=502)
+    with EmulatorServer(scenario) as server, requests.Session() as session:
+        api = Api(server, session)
+        assert [api.get("schedules").status_code for _ in range(3)] == [502, 500, 500]
+        assert api.get("schedules").status_code == 200
+
+
+def test_fault_fields_are_checked() -> None:
+    with pytest.raises(ValueError, match="endpoint"):
+        Fault(endpoint="nope")
+    with pytest.raises(ValueError, match="action"):
+        Fault(action="explode")
+
+
+# --- inspection and life of the server ------------------------------------------------------
+
+
+def test_requests_are_recorded(api: Api) -> None:
+    api.put(f"schedules/{OPEN_ID}/runNow", params={"A": "a b", "B": "é"})
+    api.get("schedules/hierarchy")
+    put, get = api.server.requests
+    assert (put.method, put.path, put.status, put.endpoint) == (
+        "PUT", f"/api/v4/schedules/{OPEN_ID}/runNow", 200, "run_now",
+    )  # fmt: skip
+    assert put.query == [("A", "a b"), ("B", "é")]
+    assert put.headers["AccessKey"] == api.server.access_key
+    assert get.endpoint == "schedules_hierarchy"
+    assert api.server.count_requests() == 2
+    assert api.server.count_requests("run_now") == 1
+    assert api.server.count_requests("run_status") == 0
+    with pytest.raises(ValueError, match="unknown endpoint"):
+        api.server.count_requests("bogus")
+    with pytest.raises(KeyError):
+        api.server.run(UNKNOWN_ID)
+
+
+def test_server_start_stop_and_context_manager() -> None:
+    scenario = Scenario.from_dict(SCENARIO)
+    idle = EmulatorServer(scenario)
+    with pytest.raises(RuntimeError):
+        idle.url  # noqa: B018
+    idle.stop()
+    idle.stop()
+    with EmulatorServer(scenario) as server, requests.Session() as session:
+        assert server.start() is server
+        url = server.url
+        assert session.get(f"{url}/api/v4/schedules", headers={"AccessKey": server.access_key}).ok
+    server.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/api/v4/schedules", timeout=5)
+    with pytest.raises(RuntimeError):
+        server.start()
+
+
+def test_concurrent_clients(api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def poll(_: int) -> int:
+        with requests.Session() as session:
+            return sum(
+                session.get(api.url("schedules"), headers=api.headers, timeout=10).status_code
+                == 200
+                for _ in range(20)
+            )
+
+    with ThreadPoolExecutor(16) as pool:
+        assert sum(pool.map(poll, range(16))) == 320
+
+
+# --- scenarios ------------------------------------------------------------------------------
+
+
+def test_demo_scenario() -> None:
+    demo = load_scenario("demo")
+    assert demo.source == "demo.toml"
+    by_title = {(s.title, s.type): s for s in demo.schedules}
+    smoke = by_title["Smoke Login", "ScheduleInfo"]
+    assert smoke.variables == ("URL", "Browser")
+    assert [f.title for f in smoke.flows] == ["Open Browser", "Log In", "Check Dashboard"]
+    assert smoke.flows[1].outcome({"URL": "https://broken.example.com"}).status == "Failed"
+    assert smoke.flows[1].outcome({"URL": "https://example.com"}).status == "Passed"
+    assert ("Smoke Login", "TemporaryScheduleInfo") in by_title
+    checkout = by_title["Checkout", "ScheduleInfo"]
+    assert checkout.variables == () and "Done" in [f.status for f in checkout.flows]
+    assert not by_title["Nightly Regression", "ScheduleInfo"].enabled
+    assert by_title["Empty Run", "ScheduleInfo"].flows == ()
+    assert "Inconclusive" in [f.status for f in by_title["Flaky Search", "ScheduleInfo"].flows]
+    for schedule in demo.schedules:
+        assert sum(f.seconds for f in schedule.flows) <= 3.0
+    assert load_scenario("demo").schedules[0].id == smoke.id  # stable ids
+
+
+def test_json_and_toml_scenarios_are_the_same(tmp_path: Path) -> None:
+    (tmp_path / "s.json").write_text(json.dumps(SCENARIO))
+    toml_text = (
+        "[controller]\nqueue_seconds = 1.0\n"
+        f'[[schedules]]\ntitle = "Three"\nid = "{THREE_ID.upper()}"\n'
+        '[[schedules.flows]]\ntitle = "A"\nseconds = 2\n'
+    )
+    (tmp_path / "s.toml").write_text(toml_text)
+    from_json = load_scenario(tmp_path / "s.json")
+    from_toml = load_scenario(str(tmp_path / "s.toml"))
+    assert from_json.schedules[0].id == from_toml.schedules[0].id == THREE_ID
+    assert from_json.schedules[0].flows[0] == from_toml.schedules[0].flows[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            (
+                '[[schedules]]\ntitle = "S"\n[[schedules.flows]]\ntitle = "F"\n'
+                '[[schedules.flows]]\ntitle = "G"\nseconds = "x"\n'
+            ),
+            "schedules[0].flows[1].seconds: expected a number, got 'x'",
+        ),
+        ('[[schedules]]\ntitle = "S"\nflow = 1\n', "schedules[0].flow: unknown key"),
+        ('[[schedules]]\ntitle = "S"\n[[schedules]]\nenabled = true\n', "schedules[1].title: missing"),
+        ('[[schedules]]\ntitle = "S"\n[[schedules.flows]]\nseconds = 1\n', "schedules[0].flows[0].title"),
+        ('[[schedules]]\ntitle = "S"\n[[schedules]]\ntitle = "S"\n', "schedules[1].id: duplicate id"),
+        ('[[schedules]]\ntitle = "S"\nid = "nope"\n', "schedules[0].id: expected a GUID"),
+        ('[[schedules]]\ntitle = "S"\nenabled = "yes"\n', "schedules[0].enabled: expected true or false"),
+        ('[[schedules]]\ntitle = "S"\ntype = "Folder"\n', "schedules[0].type: expected one of"),
+        ('[[schedules]]\ntitle = "S"\nvariables = ["A", "a"]\n', "schedules[0].variables[1]: duplicate"),
+        ('[[schedules]]\ntitle = "S"\n[[schedules.flows]]\ntitle = "F"\nseconds = true\n', "seconds: expected a number, got True"),
+        ('[[schedules]]\ntitle = "S"\n[[schedules.flows]]\ntitle = "F"\nseconds = -1\n', "seconds: expected a number >= 0"),
+        ('[[schedules]]\ntitle = "S"\n[[schedules.flows]]\ntitle = "F"\n[[schedules.flows.when]]\nvariable = "A"\nequals = 1\n', "flows[0].when[0].equals: expected a string"),
+        ('[[schedules]]\ntitle = "S"\n[[schedules.flows]]\ntitle = "F"\nkeyframes = [{ level = "Info" }]\n', "flows[0].keyframes[0].message: missing"),
+        ('[controller]\nagents = 1.5\n', "controller.agents: expected an integer"),
+        ('[[faults]]\nendpoint = "everything"\n', "faults[0].endpoint: expected one of"),
+        ('[[faults]]\naction = "status"\nstatus = 99\n', "faults[0].status: expected an HTTP status code"),
+        ("schedules = 3\n", "schedules: expected a list of tables"),
+        ("[[schedules]\n", "invalid TOML"),
+        ("surprise = 1\n", "surprise: unknown key"),
+    ],
+)  # fmt: skip
+def test_scenario_errors_name_file_and_field(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert message in str(info.value)
+
+
+def test_scenario_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="file not found"):
+        load_scenario(tmp_path / "missing.toml")
+    with pytest.raises(ScenarioError, match="built-in: demo"):
+        load_scenario("nonsense")
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ScenarioError, match=r"bad\.json: top level: expected a table"):
+        load_scenario(tmp_path / "bad.json")
+    (tmp_path / "broken.json").write_text("{")
+    with pytest.raises(ScenarioError, match="invalid JSON"):
+        load_scenario(tmp_path / "broken.json")
+    assert issubclass(ScenarioError, ValueError)
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def _emulator(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest_leapwork.emulator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_cli_serves_until_ctrl_c(tmp_path: Path) -> None:
+    process = _emulator("--port", "0", "--base-path", "/lw")
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"(http://127\.0\.0\.1:\d+/lw) \(AccessKey (\S+)\)", line)
+        assert found, line
+        url, shown = found.groups()
+        assert shown == "****0001"
+        response = requests.get(
+            f"{url}/api/v4/schedules", headers={"AccessKey": DEFAULT_ACCESS_KEY}, timeout=10
+        )
+        assert "Smoke Login" in [s["Title"] for s in response.json()]
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+    assert "Traceback" not in err
+
+
+def test_cli_show_key_and_scenario_key(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[controller]\naccess_key = "MYOWNKEY12345678"\n')
+    process = _emulator("--port", "0", "--show-key", str(path))
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "AccessKey MYOWNKEY12345678" in line
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["missing.toml"], "missing.toml: file not found"),
+        (["--host", "0.0.0.0"], "--allow-remote"),
+    ],
+)
+def test_cli_refuses_with_exit_2(args: list[str], expected: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_leapwork.emulator", "--port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
