@@ -1,0 +1,46 @@
+"""Shared fixtures: the emulator the plugin's tests run against, and inner pytest runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+# Imported once here: inner in-process pytest runs that import requests afresh fail with
+# "You can only merge into CookieJar".
+import requests  # noqa: F401
+import pytest
+
+import pytest_leapwork.plugin  # noqa: F401
+from pytest_leapwork.emulator import EmulatorServer, load_scenario
+
+pytest_plugins = ["pytester"]
+
+SCENARIO = Path(__file__).with_name("scenario.toml")
+FAST = ("--leapwork-poll-interval=0.05", "-p", "no:cacheprovider")
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(load_scenario(str(SCENARIO))) as server:
+        yield server
+
+
+@pytest.fixture
+def controller_args(emulator: EmulatorServer) -> list[str]:
+    return [f"--leapwork-controller={emulator.url}", f"--leapwork-key={emulator.access_key}"]
+
+
+RunPytest = Callable[..., pytest.RunResult]
+
+
+@pytest.fixture
+def run_pytest(pytester: pytest.Pytester, controller_args: list[str]) -> RunPytest:
+    """Run pytest on the files made with ``pytester`` against the emulator."""
+
+    def run(*args: str, subprocess: bool = False) -> pytest.RunResult:
+        full = [*controller_args, *FAST, *args]
+        if subprocess:
+            return pytester.runpytest_subprocess(*full)
+        return pytester.runpytest(*full)
+
+    return run
