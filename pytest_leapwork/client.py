@@ -42,7 +42,18 @@ API_PREFIX = "/api/v4"
 # a proxy in trouble, the cache timeout (448) and database (455) hiccups the vendor lists.
 RETRY_STATUSES = frozenset({448, 455, 500, 502, 503, 504})
 
+#: Longest wait a Retry-After header may impose; a run's own timeout must stay in charge.
+MAX_RETRY_AFTER = 30.0
+
 T = TypeVar("T")
+
+
+class _CappedRetry(Retry):
+    """urllib3's Retry, but a Retry-After of an hour does not stall a poll for an hour."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        retry_after = super().get_retry_after(response)
+        return None if retry_after is None else min(retry_after, MAX_RETRY_AFTER)
 
 
 def encode_variables(variables: Mapping[str, str]) -> str:
@@ -85,7 +96,7 @@ class LeapworkClient:
         self.session = _KeyKeepingSession()
         self.session.verify = verify
         self.session.headers.update({"Accept": "application/json"})
-        retry = Retry(
+        retry = _CappedRetry(
             total=retries,
             connect=retries,
             read=retries,

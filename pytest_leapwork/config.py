@@ -108,6 +108,8 @@ def parse_controller_url(source: Source) -> str:
         raise SettingsError(f"{source.description}: {text!r} has an invalid port") from None
     if parts.query or parts.fragment:
         raise SettingsError(f"{source.description}: {text!r} must not contain '?' or '#'")
+    if port == 0:
+        raise SettingsError(f"{source.description}: {text!r} has port 0")
     if port is None and not explicit_scheme:
         port = DEFAULT_PORT
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"

@@ -31,7 +31,7 @@ from .marker import (
     normalize_variables,
     parse_marker,
 )
-from .models import LeapworkRun
+from .models import LeapworkRun, Schedule
 from .report import failure_message
 from .runner import RunHandle, RunRequest
 from .session import LeapworkSession
@@ -91,6 +91,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--leapwork-max-in-flight", metavar="N", help=HELP_IN_FLIGHT)
     group.addoption(
         "--leapwork-emulator", metavar="SCENARIO", nargs="?", const="demo", help=HELP_EMULATOR
+    )
+    group.addoption(
+        "--leapwork-schedules",
+        action="store_true",
+        help="list the controller's schedules (title, id, enabled) and exit",
     )
     parser.addini("leapwork_controller", HELP_CONTROLLER)
     parser.addini("leapwork_timeout", HELP_TIMEOUT)
@@ -161,6 +166,30 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.S
         ),
         emulator=emulator,
     )
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--leapwork-schedules``: list the controller's schedules and exit, as ``--markers`` does."""
+    if not config.getoption("leapwork_schedules"):
+        return None
+    try:
+        session = LeapworkSession(resolve_settings(config, os.environ))
+        try:
+            schedules = session.runner.schedules.all()
+        finally:
+            session.close()
+    except (cfg.SettingsError, LeapworkError) as exc:
+        raise pytest.UsageError(f"--leapwork-schedules: {exc}") from None
+    for line in schedule_listing(schedules):
+        print(line)
+    return 0
+
+
+def schedule_listing(schedules: list[Schedule]) -> list[str]:
+    rows = [("title", "id", "enabled")]
+    rows += [(s.title, s.id, "yes" if s.enabled else "no") for s in schedules if not s.is_temporary]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    return [f"{r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2]}" for r in rows]
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
