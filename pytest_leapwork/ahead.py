@@ -24,20 +24,45 @@ class TriggerAhead:
         self._lock = threading.Lock()
         self._pending: OrderedDict[str, RunRequest] = OrderedDict()
         self._started: dict[str, Future[RunHandle]] = {}
+        self._taken: set[str] = set()
         runner.on_finished.append(lambda _handle: self.fill())
 
     def plan(self, entries: list[tuple[str, RunRequest]]) -> None:
-        """Queue runs in the order their tests will run, and start the first ``window``."""
+        """Queue runs in the order their tests will run, and start the first ``window``.
+
+        Tests already planned or run are left as they are, so a growing queue (an xdist
+        worker's) can be planned again and again.
+        """
         with self._lock:
             for key, request in entries:
-                self._pending[key] = request
+                if key not in self._started and key not in self._taken:
+                    self._pending[key] = request
+        self.fill()
+
+    def withdraw(self, keep: set[str]) -> None:
+        """Forget planned tests not in ``keep``; stop runs already started for them.
+
+        An xdist worker whose queued tests were handed to another worker must not leave
+        their runs executing.
+        """
+        with self._lock:
+            for key in [k for k in self._pending if k not in keep]:
+                del self._pending[key]
+            gone = [self._started.pop(k) for k in list(self._started) if k not in keep]
+        for future in gone:
+            try:
+                handle = future.result()
+            except LeapworkError:
+                continue
+            self._runner.stop(handle, "its test moved to another worker")
         self.fill()
 
     def take(self, key: str, request: RunRequest) -> RunHandle:
         """The run for test ``key``: the one started ahead, or one started now."""
         with self._lock:
-            planned = self._pending.pop(key, None)
+            self._pending.pop(key, None)
             future = self._started.pop(key, None)
+            self._taken.add(key)
         if future is not None:
             try:
                 handle = future.result()

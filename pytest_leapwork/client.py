@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -32,6 +33,7 @@ from .models import (
     parse_run_id,
     parse_run_item,
     parse_run_item_ids,
+    parse_run_total,
     parse_schedules,
     parse_status,
 )
@@ -95,6 +97,9 @@ class LeapworkClient:
         self.retries = retries
         self.session = _KeyKeepingSession()
         self.session.verify = verify
+        if verify is False:
+            # The user chose this and was warned once at start; not once per request.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.session.headers.update({"Accept": "application/json"})
         retry = _CappedRetry(
             total=retries,
@@ -134,6 +139,10 @@ class LeapworkClient:
 
     def run_status(self, run_id: str) -> str:
         return self._call("GET", f"/run/{run_id}/status", "GET /run/{id}/status", parse_status)
+
+    def run_total(self, run_id: str) -> int | None:
+        """The number of items the run summary (``GET /run/{id}``) counts, if it has one."""
+        return self._call("GET", f"/run/{run_id}", "GET /run/{id}", parse_run_total)
 
     def run_item_ids(self, run_id: str) -> list[str]:
         return self._call(

@@ -43,6 +43,8 @@ class Settings:
     max_in_flight: int
     #: Scenario of the built-in emulator (``"demo"`` or a file), or ``None`` for a real controller.
     emulator: str | None = None
+    #: requests' ``verify``: True, a CA bundle path, or False (``--leapwork-insecure``).
+    verify: bool | str = True
 
     def describe(self) -> str:
         """One line for the pytest header; the key masked."""
@@ -174,3 +176,13 @@ def check_scenario_argument(value: str) -> None:
         )
     if not os.path.isfile(value):
         raise SettingsError(f"{source}: no such scenario file")
+
+
+def parse_verify(ca_bundle: Source | None, insecure: bool) -> bool | str:
+    if insecure:
+        return False
+    if ca_bundle is None:
+        return True
+    if not os.path.isfile(ca_bundle.value):
+        raise SettingsError(f"{ca_bundle.description}: no such CA bundle file {ca_bundle.value!r}")
+    return ca_bundle.value

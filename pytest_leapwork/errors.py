@@ -44,6 +44,10 @@ class NotFound(ControllerHTTPError):
     meaning = "not found on the controller"
 
 
+class MethodNotAllowed(ControllerHTTPError):
+    meaning = "this controller does not offer the request"
+
+
 class AlreadyRunning(ControllerHTTPError):
     meaning = "the schedule is already running"
 
@@ -65,6 +69,7 @@ _ERROR_CLASSES: dict[int, type[ControllerHTTPError]] = {
     401: AccessKeyRejected,
     403: AccessKeyRejected,
     404: NotFound,
+    405: MethodNotAllowed,
     410: AlreadyRunning,
     446: DiskFull,
     455: DatabaseUnavailable,

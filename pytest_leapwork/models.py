@@ -182,6 +182,16 @@ def parse_operation_completed(data: Any) -> bool:
     return completed is True or str(completed).lower() == "true"
 
 
+def parse_run_total(data: Any) -> int | None:
+    total = _get(_require_object(data, "run summary"), "Total")
+    if isinstance(total, bool) or not isinstance(total, (int, float, str)):
+        return None
+    try:
+        return int(total)
+    except ValueError:
+        return None
+
+
 def parse_run_item_ids(data: Any) -> list[str]:
     value = _get(_require_object(data, "run item ids"), "RunItemIds", "RunItemsIds")
     if value is None:

@@ -57,10 +57,21 @@ HELP_IN_FLIGHT = (
     f"at most this many runs executing at once, triggered ahead of their tests; 1 runs one "
     f"at a time (ini leapwork_max_in_flight, default {cfg.DEFAULT_MAX_IN_FLIGHT})"
 )
+HELP_CA_BUNDLE = (
+    "CA bundle (PEM) to verify the controller's HTTPS certificate, e.g. a company CA "
+    "(env LEAPWORK_CA_BUNDLE, ini leapwork_ca_bundle)"
+)
+HELP_INSECURE = (
+    "do not verify the controller's HTTPS certificate (warns; ini leapwork_insecure)"
+)
 HELP_EMULATOR = (
     "start the built-in controller emulator on 127.0.0.1 and run against it; SCENARIO is "
     "'demo' (default) or a .toml/.json scenario file"
 )
+
+
+class LeapworkInsecureWarning(pytest.PytestWarning):
+    """Certificate verification of the controller is switched off."""
 
 
 @dataclass
@@ -92,6 +103,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--leapwork-emulator", metavar="SCENARIO", nargs="?", const="demo", help=HELP_EMULATOR
     )
+    group.addoption("--leapwork-ca-bundle", metavar="PATH", help=HELP_CA_BUNDLE)
+    group.addoption(
+        "--leapwork-insecure", action="store_true", default=None, help=HELP_INSECURE
+    )
     group.addoption(
         "--leapwork-schedules",
         action="store_true",
@@ -102,6 +117,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("leapwork_poll_interval", HELP_POLL)
     parser.addini("leapwork_done_status", HELP_DONE)
     parser.addini("leapwork_max_in_flight", HELP_IN_FLIGHT)
+    parser.addini("leapwork_ca_bundle", HELP_CA_BUNDLE)
+    parser.addini("leapwork_insecure", HELP_INSECURE, type="bool", default=False)
     # Declared only to refuse it with advice: a key in pytest.ini ends up in version control.
     parser.addini("leapwork_key", "not allowed: set LEAPWORK_KEY or pass --leapwork-key")
 
@@ -118,9 +135,19 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve_settings(config, os.environ)
     except cfg.SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if settings.verify is False:
+        config.issue_config_time_warning(
+            LeapworkInsecureWarning(
+                "--leapwork-insecure: the controller's HTTPS certificate is not verified; "
+                "anyone on the network path can read the access key"
+            ),
+            stacklevel=2,
+        )
     session = LeapworkSession(settings, worker_input=getattr(config, "workerinput", None))
     config.stash[SESSION] = session
-    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        config.pluginmanager.register(XdistWorker(session), "leapwork-xdist-worker")
+    elif config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistController(session), "leapwork-xdist")
 
 
@@ -148,6 +175,8 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.S
     poll = source("--leapwork-poll-interval", None, "leapwork_poll_interval")
     done = source("--leapwork-done-status", None, "leapwork_done_status")
     in_flight = source("--leapwork-max-in-flight", None, "leapwork_max_in_flight")
+    ca_bundle = source("--leapwork-ca-bundle", "LEAPWORK_CA_BUNDLE", "leapwork_ca_bundle")
+    insecure = bool(opt("leapwork_insecure") or config.getini("leapwork_insecure"))
     emulator = opt("leapwork_emulator")
     if emulator is not None:
         cfg.check_scenario_argument(emulator)
@@ -165,6 +194,7 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.S
             else cfg.DEFAULT_MAX_IN_FLIGHT
         ),
         emulator=emulator,
+        verify=cfg.parse_verify(ca_bundle, insecure),
     )
 
 
@@ -257,13 +287,19 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     config = session.config
     if config.option.collectonly or session.testsfailed or hasattr(config, "workerinput"):
         return
+    planned = plannable(session.items)
+    if planned:
+        config.stash[SESSION].plan(planned)
+
+
+def plannable(items: list[pytest.Item]) -> list[tuple[str, RunRequest]]:
+    """(test id, run) of the marked tests among ``items`` whose runs can start ahead."""
     planned = []
-    for item in _marked(session.items):
+    for item in _marked(items):
         request = known_request(item)
         if request is not None:
             planned.append((item.nodeid, request))
-    if planned:
-        config.stash[SESSION].plan(planned)
+    return planned
 
 
 def known_request(item: pytest.Item) -> RunRequest | None:
@@ -404,6 +440,43 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             f"{handle.request.label or '-'}: schedule {handle.schedule.title!r}, "
             f"run {handle.run_id} stopped ({reason})"
         )
+
+
+class XdistWorker:
+    """On an xdist worker: plan ahead only the tests queued to this worker.
+
+    A worker learns its tests a few at a time, so the plan grows before each test; tests
+    the scheduler moved to another worker are withdrawn (their runs stopped).
+    """
+
+    def __init__(self, session: LeapworkSession) -> None:
+        self.session = session
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        upcoming = [item, *queued_on_this_worker(item, nextitem)]
+        marked = _marked(upcoming)
+        if not marked:
+            return
+        self.session.ahead.withdraw({i.nodeid for i in marked})
+        self.session.plan(plannable(marked))
+
+
+def queued_on_this_worker(item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.Item]:
+    """The tests xdist has queued on this worker after ``item``.
+
+    xdist keeps them in its worker plugin's ``torun`` queue, which it documents as
+    inspectable under its lock; without it, only ``nextitem`` is known.
+    """
+    for plugin in item.config.pluginmanager.get_plugins():
+        queue = getattr(plugin, "torun", None)
+        if queue is not None and hasattr(queue, "lock"):
+            with queue.lock() as indices:
+                queued = [i for i in indices if isinstance(i, int)]
+            items = item.session.items
+            head = [nextitem] if nextitem is not None else []
+            return head + [items[i] for i in queued if items[i] is not nextitem]
+    return [nextitem] if nextitem is not None else []
 
 
 class XdistController:

@@ -20,6 +20,7 @@ from .errors import (
     AccessKeyRejected,
     ControllerServerError,
     LeapworkError,
+    MethodNotAllowed,
     NotFound,
     RunLost,
 )
@@ -30,8 +31,10 @@ log = logging.getLogger("pytest_leapwork")
 
 #: How long after runNow a 404/500 on a run still means "not created yet".
 START_GRACE_SECONDS = 30.0
-#: How long a finished run may show no item at all before it counts as a run with no flows.
-EMPTY_RUN_GRACE_SECONDS = 5.0
+#: Without a run summary, a finished run's item ids must read the same this far apart.
+LATE_ITEMS_SETTLE_SECONDS = 1.0
+#: How long after Finished items may keep arriving (a run with no items at all included).
+LATE_ITEMS_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,7 @@ class Runner:
         self.client = client
         self.schedules = ScheduleDirectory(client)
         self.poll_interval = poll_interval
-        # A finished run's item ids are read twice, this far apart, to catch late items.
-        self.settle_seconds = min(poll_interval, 1.0)
+        self._run_summary_supported = True
         self.done_counts_as_passed = done_counts_as_passed
         self._clock = clock
         self._workers = workers
@@ -260,24 +262,47 @@ class Runner:
         log.debug("run %s (%s): %s", handle.run_id, handle.schedule.title, status)
         if status != FINISHED:
             return
+        self._collect_finished(handle, now)
+
+    def _collect_finished(self, handle: RunHandle, now: float) -> None:
+        """Collect a finished run's items, until the list is complete.
+
+        Items can reach RunItemIds after the run says Finished. The run summary's ``Total``
+        says how many to expect; where a controller does not give it, the ids must read the
+        same twice, ``LATE_ITEMS_SETTLE_SECONDS`` apart. Either way the wait is bounded.
+        """
         if handle.finished_seen_at is None:
             handle.finished_seen_at = now
         ids = self.client.run_item_ids(handle.run_id)
+        expected = self._expected_total(handle)
         self._fetch_items(handle, ids)
-        unfinished = [i for i in ids if not handle.flows[i].finished]
-        if not ids:
-            if now - handle.finished_seen_at >= EMPTY_RUN_GRACE_SECONDS:
-                self._finish(handle, ids)
+        recheck = min(self.poll_interval, 0.5)
+        if any(not handle.flows[i].finished for i in ids):
+            handle.next_poll_at = now + recheck
             return
-        if unfinished:
-            handle.finished_ids = None
-            return
-        if handle.finished_ids == ids:
+        if expected is not None:
+            complete = len(ids) >= expected
+        else:
+            complete = bool(ids) and handle.finished_ids == ids
+            recheck = LATE_ITEMS_SETTLE_SECONDS
+        if complete or now - handle.finished_seen_at >= LATE_ITEMS_GRACE_SECONDS:
             self._finish(handle, ids)
             return
-        # Items can reach RunItemIds after the run says Finished: read the ids once more.
         handle.finished_ids = ids
-        handle.next_poll_at = now + self.settle_seconds
+        handle.next_poll_at = now + recheck
+
+    def _expected_total(self, handle: RunHandle) -> int | None:
+        """How many items the controller counts for a run (``GET /run/{id}``), if it says."""
+        if not self._run_summary_supported:
+            return None
+        try:
+            return self.client.run_total(handle.run_id)
+        except (NotFound, MethodNotAllowed):
+            # The run itself is known (its status was just read): the endpoint is missing.
+            self._run_summary_supported = False
+        except LeapworkError as exc:
+            log.debug("run %s: no run summary: %s", handle.run_id, exc)
+        return None
 
     def _fetch_items(self, handle: RunHandle, ids: list[str]) -> None:
         """Fetch every item not yet known to be finished, and keyframes of those not passed."""

@@ -89,7 +89,7 @@ class LeapworkSession:
         if runner is None:
             url, key = self.controller()
             runner = Runner(
-                LeapworkClient(url, key),
+                LeapworkClient(url, key, verify=self.settings.verify),
                 poll_interval=self.settings.poll_interval,
                 done_counts_as_passed=self.settings.done_counts_as_passed,
             )
