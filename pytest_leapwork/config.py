@@ -52,6 +52,8 @@ class Settings:
         if self.emulator is not None:
             target += f" (scenario {self.emulator})"
         key = self.key.masked if self.key else "not set"
+        if self.emulator is not None and not self.key:
+            key = "the emulator's"
         return (
             f"leapwork: controller {target}, key {key}, timeout {self.timeout:g}s, "
             f"poll {self.poll_interval:g}s, in flight {self.max_in_flight}"

@@ -11,7 +11,8 @@ from typing import Any
 
 from .ahead import TriggerAhead
 from .client import LeapworkClient
-from .config import Settings, SettingsError, parse_controller_url, Source
+from .interrupts import InterruptGuard
+from .config import Settings, SettingsError, Source, parse_controller_url
 from .runner import RunHandle, Runner, RunRequest
 from .secret import Secret
 
@@ -30,6 +31,7 @@ class LeapworkSession:
         self._runner: Runner | None = None
         self._ahead: TriggerAhead | None = None
         self._emulator: Any = None
+        self._interrupts: InterruptGuard | None = None
         #: Runs this plugin had to stop at session end, with the reason.
         self.stopped: list[tuple[RunHandle, str]] = []
 
@@ -97,6 +99,9 @@ class LeapworkSession:
                 if self._runner is None:
                     self._runner = runner
                     self._ahead = TriggerAhead(runner, self.settings.max_in_flight)
+                    if not self._worker_input:  # xdist workers leave Ctrl-C to xdist
+                        self._interrupts = InterruptGuard(runner.active)
+                        self._interrupts.install()
                 else:
                     runner.close()
                 runner = self._runner
@@ -127,6 +132,8 @@ class LeapworkSession:
             self.stopped.append((handle, reason))
 
     def close(self) -> None:
+        if self._interrupts is not None:
+            self._interrupts.uninstall()
         if self._runner is not None:
             self._runner.close()
         if self._emulator is not None:

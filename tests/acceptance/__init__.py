@@ -1,0 +1,1 @@
+"""Acceptance tests: user test modules run against an independent controller double."""
