@@ -25,6 +25,7 @@ from .errors import (
     error_for_status,
 )
 from .models import (
+    RunSummary,
     FlowResult,
     Keyframe,
     Schedule,
@@ -33,7 +34,7 @@ from .models import (
     parse_run_id,
     parse_run_item,
     parse_run_item_ids,
-    parse_run_total,
+    parse_run_summary,
     parse_schedules,
     parse_status,
 )
@@ -140,9 +141,9 @@ class LeapworkClient:
     def run_status(self, run_id: str) -> str:
         return self._call("GET", f"/run/{run_id}/status", "GET /run/{id}/status", parse_status)
 
-    def run_total(self, run_id: str) -> int | None:
-        """The number of items the run summary (``GET /run/{id}``) counts, if it has one."""
-        return self._call("GET", f"/run/{run_id}", "GET /run/{id}", parse_run_total)
+    def run_summary(self, run_id: str) -> RunSummary:
+        """``GET /run/{id}``: status plus how many items the run has and how many failed."""
+        return self._call("GET", f"/run/{run_id}", "GET /run/{id}", parse_run_summary)
 
     def run_item_ids(self, run_id: str) -> list[str]:
         return self._call(

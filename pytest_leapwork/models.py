@@ -182,14 +182,32 @@ def parse_operation_completed(data: Any) -> bool:
     return completed is True or str(completed).lower() == "true"
 
 
-def parse_run_total(data: Any) -> int | None:
-    total = _get(_require_object(data, "run summary"), "Total")
-    if isinstance(total, bool) or not isinstance(total, (int, float, str)):
+@dataclass(frozen=True)
+class RunSummary:
+    """``GET /run/{id}``: the run's status and its item counts so far."""
+
+    status: str | None
+    total: int | None
+    failed: int | None
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:
-        return int(total)
+        return int(value)
     except ValueError:
         return None
+
+
+def parse_run_summary(data: Any) -> RunSummary:
+    summary = _require_object(data, "run summary")
+    status = _get(summary, "Status")
+    return RunSummary(
+        status=_text(status) or None,
+        total=_count(_get(summary, "Total")),
+        failed=_count(_get(summary, "Failed")),
+    )
 
 
 def parse_run_item_ids(data: Any) -> list[str]:

@@ -63,6 +63,9 @@ class RunHandle:
     next_poll_at: float = 0.0
     busy: bool = False
     finished_ids: list[str] | None = None
+    #: Items the controller counts for the run so far, and how many of them failed.
+    items_total: int | None = None
+    items_failed: int | None = None
     finished_seen_at: float | None = None
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     ending: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -251,7 +254,7 @@ class Runner:
             self.stop(handle, "timeout")
             return
         try:
-            status = self.client.run_status(handle.run_id)
+            status = self._read_status(handle)
         except (NotFound, ControllerServerError) as exc:
             # Right after runNow the controller may not know the run yet (404 or 500).
             if now - handle.triggered_at < START_GRACE_SECONDS:
@@ -274,7 +277,7 @@ class Runner:
         if handle.finished_seen_at is None:
             handle.finished_seen_at = now
         ids = self.client.run_item_ids(handle.run_id)
-        expected = self._expected_total(handle)
+        expected = handle.items_total
         self._fetch_items(handle, ids)
         recheck = min(self.poll_interval, 0.5)
         if any(not handle.flows[i].finished for i in ids):
@@ -291,18 +294,31 @@ class Runner:
         handle.finished_ids = ids
         handle.next_poll_at = now + recheck
 
-    def _expected_total(self, handle: RunHandle) -> int | None:
-        """How many items the controller counts for a run (``GET /run/{id}``), if it says."""
-        if not self._run_summary_supported:
-            return None
-        try:
-            return self.client.run_total(handle.run_id)
-        except (NotFound, MethodNotAllowed):
-            # The run itself is known (its status was just read): the endpoint is missing.
-            self._run_summary_supported = False
-        except LeapworkError as exc:
-            log.debug("run %s: no run summary: %s", handle.run_id, exc)
-        return None
+    def _read_status(self, handle: RunHandle) -> str:
+        """The run's status, from the run summary where the controller has one.
+
+        ``GET /run/{id}`` costs the same one request as ``GET /run/{id}/status`` and also
+        counts the run's items, for progress and to know when late items have all arrived.
+        A controller without it (405, or 404 for a run the status endpoint knows, or no
+        ``Status`` in it) is asked the plain status from then on.
+        """
+        if self._run_summary_supported:
+            try:
+                summary = self.client.run_summary(handle.run_id)
+            except MethodNotAllowed:
+                self._run_summary_supported = False
+            except NotFound:
+                # The run is not created yet, or there is no such endpoint: ask the status,
+                # which raises NotFound again in the first case.
+                status = self.client.run_status(handle.run_id)
+                self._run_summary_supported = False
+                return status
+            else:
+                if summary.status is not None:
+                    handle.items_total, handle.items_failed = summary.total, summary.failed
+                    return summary.status
+                self._run_summary_supported = False
+        return self.client.run_status(handle.run_id)
 
     def _fetch_items(self, handle: RunHandle, ids: list[str]) -> None:
         """Fetch every item not yet known to be finished, and keyframes of those not passed."""
