@@ -45,6 +45,10 @@ class Settings:
     emulator: str | None = None
     #: requests' ``verify``: True, a CA bundle path, or False (``--leapwork-insecure``).
     verify: bool | str = True
+    #: Path of the per-flow JUnit report, if asked for.
+    junitxml: str | None = None
+    #: Fetch keyframes of passed flows too, for that report.
+    passed_keyframes: bool = False
 
     def describe(self) -> str:
         """One line for the pytest header; the key masked."""

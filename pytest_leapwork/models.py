@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import InvalidResponse
@@ -75,9 +75,13 @@ class FlowResult:
     flow_id: str = ""
     #: How a flow that ended ``Done`` counts; set from ``--leapwork-done-status``.
     done_counts_as_passed: bool = True
+    #: A verdict set by the ``pytest_leapwork_flow_passed`` hook, overriding the status rule.
+    verdict: bool | None = None
 
     @property
     def passed(self) -> bool:
+        if self.verdict is not None:
+            return self.verdict
         if self.status in PASSED_FLOW_STATUSES:
             return True
         return self.status == DONE_STATUS and self.done_counts_as_passed
@@ -112,6 +116,18 @@ class LeapworkRun:
     @property
     def failed_flows(self) -> list[FlowResult]:
         return [flow for flow in self.flows if not flow.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data, so the run travels inside pytest reports (pytest-xdist)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LeapworkRun:
+        flows = [
+            FlowResult(**{**flow, "keyframes": [Keyframe(**k) for k in flow["keyframes"]]})
+            for flow in data["flows"]
+        ]
+        return cls(**{**data, "flows": flows})
 
 
 def _get(data: Mapping[str, Any], *names: str) -> Any:

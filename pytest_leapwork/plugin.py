@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pytest
@@ -32,11 +34,15 @@ from .marker import (
     parse_marker,
 )
 from .models import LeapworkRun, Schedule
-from .report import failure_message
+from .junit_flows import RecordedRun, write_report
+from .progress import Progress
+from .report import failure_message, flows_html, run_summary_lines
 from .runner import RunHandle, RunRequest
-from .session import LeapworkSession
+from .session import LeapworkSession, StoppedRun
 
 RUN_ID_PROPERTY = "leapwork_run_id"
+#: Key of xdist's workeroutput carrying the runs a worker stopped.
+STOPPED_OUTPUT = "leapwork_stopped"
 FIXTURE = "leapwork_schedule"
 
 HELP_CONTROLLER = (
@@ -56,6 +62,14 @@ HELP_DONE = "how a flow that ends 'Done' counts: passed (default) or failed (ini
 HELP_IN_FLIGHT = (
     f"at most this many runs executing at once, triggered ahead of their tests; 1 runs one "
     f"at a time (ini leapwork_max_in_flight, default {cfg.DEFAULT_MAX_IN_FLIGHT})"
+)
+HELP_JUNITXML = (
+    "also write a JUnit XML report with one testsuite per run and one testcase per flow, "
+    "as the vendor's CI plugins do (ini leapwork_junitxml)"
+)
+HELP_PASSED_KEYFRAMES = (
+    "put the keyframes of passed flows in that report's <system-out> "
+    "(ini leapwork_junitxml_passed_keyframes)"
 )
 HELP_CA_BUNDLE = (
     "CA bundle (PEM) to verify the controller's HTTPS certificate, e.g. a company CA "
@@ -107,6 +121,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--leapwork-insecure", action="store_true", default=None, help=HELP_INSECURE
     )
+    group.addoption("--leapwork-junitxml", metavar="PATH", help=HELP_JUNITXML)
+    group.addoption(
+        "--leapwork-junitxml-passed-keyframes",
+        action="store_true",
+        default=None,
+        help=HELP_PASSED_KEYFRAMES,
+    )
     group.addoption(
         "--leapwork-schedules",
         action="store_true",
@@ -117,6 +138,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("leapwork_poll_interval", HELP_POLL)
     parser.addini("leapwork_done_status", HELP_DONE)
     parser.addini("leapwork_max_in_flight", HELP_IN_FLIGHT)
+    parser.addini("leapwork_junitxml", HELP_JUNITXML)
+    parser.addini(
+        "leapwork_junitxml_passed_keyframes", HELP_PASSED_KEYFRAMES, type="bool", default=False
+    )
     parser.addini("leapwork_ca_bundle", HELP_CA_BUNDLE)
     parser.addini("leapwork_insecure", HELP_INSECURE, type="bool", default=False)
     # Declared only to refuse it with advice: a key in pytest.ini ends up in version control.
@@ -147,7 +172,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION] = session
     if hasattr(config, "workerinput"):
         config.pluginmanager.register(XdistWorker(session), "leapwork-xdist-worker")
-    elif config.pluginmanager.hasplugin("xdist"):
+        return
+    config.pluginmanager.register(Reporting(session), "leapwork-reporting")
+    if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistController(session), "leapwork-xdist")
 
 
@@ -177,6 +204,11 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.S
     in_flight = source("--leapwork-max-in-flight", None, "leapwork_max_in_flight")
     ca_bundle = source("--leapwork-ca-bundle", "LEAPWORK_CA_BUNDLE", "leapwork_ca_bundle")
     insecure = bool(opt("leapwork_insecure") or config.getini("leapwork_insecure"))
+    junitxml = source("--leapwork-junitxml", None, "leapwork_junitxml")
+    passed_keyframes = bool(
+        opt("leapwork_junitxml_passed_keyframes")
+        or config.getini("leapwork_junitxml_passed_keyframes")
+    )
     emulator = opt("leapwork_emulator")
     if emulator is not None:
         cfg.check_scenario_argument(emulator)
@@ -195,6 +227,8 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.S
         ),
         emulator=emulator,
         verify=cfg.parse_verify(ca_bundle, insecure),
+        junitxml=junitxml.value if junitxml else None,
+        passed_keyframes=passed_keyframes,
     )
 
 
@@ -386,17 +420,37 @@ def leapwork_schedule(request: pytest.FixtureRequest, leapwork_variables: Any) -
     if problem is not None:  # failed outside the except block: no chained traceback
         pytest.fail(problem, pytrace=False)
     record_run(item, handle)
+    progress = make_progress(item.config)
     try:
-        state.run = handle.wait()
+        state.run = handle.wait(on_tick=progress.on_tick)
     except LeapworkError as exc:
         problem = (
             f"Leapwork schedule {handle.schedule.title!r} (run {handle.run_id}) could not be "
             f"followed: {exc}"
         )
+    finally:
+        progress.done()
     if problem is not None:
         pytest.fail(problem, pytrace=False)
+    for flow in state.run.flows:
+        flow.verdict = item.config.hook.pytest_leapwork_flow_passed(item=item, flow=flow)
     item.config.hook.pytest_leapwork_run_finished(item=item, run=state.run)
     return state.run
+
+
+def make_progress(config: pytest.Config) -> Progress:
+    """In place on a terminal, a heartbeat line in a log, nothing with -q or on xdist workers."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    quiet = reporter is None or config.get_verbosity() < 0 or hasattr(config, "workerinput")
+    # Cursor movement, not colour: a terminal without colours (NO_COLOR) still redraws.
+    tty = not quiet and bool(reporter.isatty) and os.environ.get("TERM") != "dumb"
+    return Progress(
+        terminal=sys.__stdout__ if tty else None,
+        write_line=None if quiet else reporter.write_line,
+        # The test's output is being captured: write past the capture, as live logging does.
+        unsuspended=capture.global_and_fixture_disabled if capture else contextlib.nullcontext,
+    )
 
 
 def record_run(item: pytest.Item, handle: RunHandle) -> None:
@@ -416,12 +470,40 @@ def pytest_runtest_call(item: pytest.Item) -> None:
         pytest.fail(failure_message(state.run, state.timeout), pytrace=False)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    state = item.stash.get(ITEM_STATE, None)
+    if call.when == "teardown" and state is not None and state.run is not None:
+        # Plain data on the report travels to the xdist controller with it.
+        report.leapwork_run = state.run.to_dict()
+        report.leapwork_timeout = state.timeout
+    if call.when == "call" and state is not None and state.run is not None:
+        add_html_extras(item.config, report, state.run)
+    return report
+
+
+def add_html_extras(config: pytest.Config, report: pytest.TestReport, run: LeapworkRun) -> None:
+    """The flows and RunId in pytest-html's row for the test; nothing without pytest-html."""
+    if not config.pluginmanager.hasplugin("html"):
+        return
+    import pytest_html  # type: ignore[import-not-found,unused-ignore]
+
+    extras = getattr(report, "extras", [])
+    extras.append(pytest_html.extras.html(flows_html(run)))
+    report.extras = extras
+
+
 # -- session end ----------------------------------------------------------------------------
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    session.config.stash[SESSION].finish()
+    """Stop every run still in flight: started ahead for a test that never ran, or interrupted."""
+    leapwork = session.config.stash[SESSION]
+    leapwork.finish()
+    if hasattr(session.config, "workerinput"):
+        session.config.workeroutput[STOPPED_OUTPUT] = [asdict(s) for s in leapwork.stopped]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -430,16 +512,53 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         leapwork.close()
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    stopped = config.stash[SESSION].stopped
-    if not stopped:
-        return
-    terminalreporter.write_sep("=", "leapwork: runs stopped at session end", yellow=True)
-    for handle, reason in stopped:
-        terminalreporter.write_line(
-            f"{handle.request.label or '-'}: schedule {handle.schedule.title!r}, "
-            f"run {handle.run_id} stopped ({reason})"
-        )
+class Reporting:
+    """What the session reports about its runs, on the process that writes the reports.
+
+    That is the xdist controller under xdist: runs reach it inside the test reports.
+    """
+
+    def __init__(self, session: LeapworkSession) -> None:
+        self.session = session
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, "leapwork_run", None)
+        if data is not None:
+            run = LeapworkRun.from_dict(data)
+            self.session.recorded.append(RecordedRun(report.nodeid, run, report.leapwork_timeout))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Before pytest writes its JUnit XML: the session's RunIds as suite properties."""
+        recorded = self.session.recorded
+        if not recorded:
+            return
+        for plugin in session.config.pluginmanager.get_plugins():
+            # pytest's LogXML; unlike record_testsuite_property this works under xdist.
+            if hasattr(plugin, "add_global_property") and hasattr(plugin, "logfile"):
+                for entry in recorded:
+                    plugin.add_global_property(RUN_ID_PROPERTY, entry.run.run_id)
+        settings = self.session.settings
+        if settings.junitxml:
+            write_report(settings.junitxml, recorded, passed_keyframes=settings.passed_keyframes)
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """xdist: runs a worker had to stop, for the summary."""
+        output = getattr(node, "workeroutput", {}) or {}
+        self.session.stopped.extend(StoppedRun(**s) for s in output.get(STOPPED_OUTPUT, []))
+
+    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        if self.session.recorded and config.get_verbosity() >= 0:
+            terminalreporter.write_sep("=", "leapwork runs")
+            for line in run_summary_lines(self.session.recorded):
+                terminalreporter.write_line(line)
+        if self.session.stopped:
+            terminalreporter.write_sep("=", "leapwork: runs stopped at session end", yellow=True)
+            for stopped in self.session.stopped:
+                terminalreporter.write_line(
+                    f"{stopped.nodeid or '-'}: schedule {stopped.schedule!r}, "
+                    f"run {stopped.run_id} stopped ({stopped.reason})"
+                )
 
 
 class XdistWorker:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 
+from .junit_flows import RecordedRun
 from .models import FlowResult, LeapworkRun
 
 
@@ -57,3 +59,44 @@ def failure_message(run: LeapworkRun, timeout: float) -> str:
         lines.append(f"{flow.title} ({flow.status}):")
         lines += [f"  {keyframe}" for keyframe in messages]
     return "\n".join(lines)
+
+
+def run_summary_lines(recorded: Sequence[RecordedRun]) -> list[str]:
+    """The terminal summary: one row per run, aligned."""
+    rows = [("test", "schedule", "run", "result", "flows p/f/t", "time", "variables")]
+    for entry in recorded:
+        run = entry.run
+        result = "passed" if run.passed else ("stopped" if run.stopped_reason else "failed")
+        failed = len(run.failed_flows)
+        rows.append(
+            (
+                entry.nodeid,
+                run.schedule_title,
+                run.run_id,
+                result,
+                f"{len(run.flows) - failed}/{failed}/{len(run.flows)}",
+                f"{run.elapsed:.1f}s",
+                describe_variables(run.variables),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    return [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:6])) + "  " + row[6]
+        for row in rows
+    ]
+
+
+def flows_html(run: LeapworkRun) -> str:
+    """The flows of a run as an HTML table, for pytest-html."""
+    rows = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape(cell)}</td>" for cell in (f.title, f.status, f"{f.elapsed:.1f}s", f.agent))
+        + "</tr>"
+        for f in run.flows
+    )
+    return (
+        f"<p>Leapwork run <code>{html.escape(run.run_id)}</code> of schedule "
+        f"<b>{html.escape(run.schedule_title)}</b></p>"
+        "<table><tr><th>flow</th><th>status</th><th>elapsed</th><th>agent</th></tr>"
+        f"{rows}</table>"
+    )

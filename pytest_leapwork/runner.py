@@ -78,12 +78,17 @@ class RunHandle:
     def deadline(self) -> float:
         return self.triggered_at + self.request.timeout
 
-    def wait(self, poll: float = 0.2) -> LeapworkRun:
+    def wait(
+        self, poll: float = 0.2, on_tick: Callable[[RunHandle], None] | None = None
+    ) -> LeapworkRun:
         """Block until the run ended; the run, or the error that ended following it.
 
-        Waits in short slices so that Ctrl-C reaches the main thread at once.
+        Waits in short slices so that Ctrl-C reaches the main thread at once; ``on_tick``
+        is called after each slice (progress display).
         """
-        self.wait_quietly(poll)
+        while not self._done.wait(poll):
+            if on_tick is not None:
+                on_tick(self)
         if self.error is not None:
             raise self.error
         assert self.result is not None
@@ -103,6 +108,7 @@ class Runner:
         *,
         poll_interval: float = 2.0,
         done_counts_as_passed: bool = True,
+        keyframes_for_passed: bool = False,
         workers: int = 16,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -111,6 +117,7 @@ class Runner:
         self.poll_interval = poll_interval
         self._run_summary_supported = True
         self.done_counts_as_passed = done_counts_as_passed
+        self.keyframes_for_passed = keyframes_for_passed
         self._clock = clock
         self._workers = workers
         self._lock = threading.Lock()
@@ -327,7 +334,9 @@ class Runner:
         for item_id, flow in zip(wanted, items):
             flow.done_counts_as_passed = self.done_counts_as_passed
             handle.flows[item_id] = flow
-        needs_keyframes = [f for f in items if f.finished and not f.passed]
+        needs_keyframes = [
+            f for f in items if f.finished and (self.keyframes_for_passed or not f.passed)
+        ]
         for flow, keyframes in zip(
             needs_keyframes, self._map(self.client.keyframes, [f.run_item_id for f in needs_keyframes])
         ):

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from .ahead import TriggerAhead
 from .client import LeapworkClient
 from .interrupts import InterruptGuard
+from .junit_flows import RecordedRun
 from .config import Settings, SettingsError, Source, parse_controller_url
 from .runner import RunHandle, Runner, RunRequest
 from .secret import Secret
@@ -23,6 +25,16 @@ WORKER_CONTROLLER = "leapwork_controller"
 WORKER_KEY = "leapwork_key"
 
 
+@dataclass(frozen=True)
+class StoppedRun:
+    """A run the plugin stopped because the session ended before its test finished."""
+
+    nodeid: str
+    schedule: str
+    run_id: str
+    reason: str
+
+
 class LeapworkSession:
     def __init__(self, settings: Settings, worker_input: dict[str, Any] | None = None) -> None:
         self.settings = settings
@@ -32,8 +44,10 @@ class LeapworkSession:
         self._ahead: TriggerAhead | None = None
         self._emulator: Any = None
         self._interrupts: InterruptGuard | None = None
-        #: Runs this plugin had to stop at session end, with the reason.
-        self.stopped: list[tuple[RunHandle, str]] = []
+        #: Runs this plugin had to stop at session end.
+        self.stopped: list[StoppedRun] = []
+        #: Runs of the tests that ran, as reported (from every xdist worker on the controller).
+        self.recorded: list[RecordedRun] = []
 
     # -- the controller -------------------------------------------------------------------
 
@@ -94,6 +108,7 @@ class LeapworkSession:
                 LeapworkClient(url, key, verify=self.settings.verify),
                 poll_interval=self.settings.poll_interval,
                 done_counts_as_passed=self.settings.done_counts_as_passed,
+                keyframes_for_passed=self.settings.passed_keyframes,
             )
             with self._lock:
                 if self._runner is None:
@@ -129,7 +144,9 @@ class LeapworkSession:
         not_taken = {id(h) for h in self._ahead.not_taken()}
         for handle in self._runner.stop_all("stopped at session end"):
             reason = "its test did not run" if id(handle) in not_taken else "interrupted"
-            self.stopped.append((handle, reason))
+            self.stopped.append(
+                StoppedRun(handle.request.label, handle.schedule.title, handle.run_id, reason)
+            )
 
     def close(self) -> None:
         if self._interrupts is not None:

@@ -1,0 +1,317 @@
+"""What people read: the summary section, the per-flow JUnit report, hooks, progress, HTML."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import junitparser
+import pytest
+import xmlschema
+
+from pytest_leapwork.emulator import EmulatorServer
+
+from .conftest import RunPytest
+
+SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("data") / "junit-10.xsd"))
+
+TWO_RUNS = """
+import pytest
+
+@pytest.mark.leapwork_schedule("Smoke Login", variables={"Browser": "edge"})
+@pytest.mark.parametrize(
+    "leapwork_variables",
+    [{"URL": "https://ok.example.com"}, {"URL": "https://broken.example.com"}],
+    ids=["ok", "broken"],
+)
+def test_login(leapwork_schedule):
+    pass
+"""
+
+
+def test_summary_section_lists_every_run(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    pytester.makepyfile(TWO_RUNS)
+    result = run_pytest()
+    result.assert_outcomes(passed=1, failed=1)
+    runs = {r.variables["URL"]: r.run_id for r in emulator.runs}
+    result.stdout.fnmatch_lines(
+        [
+            "*= leapwork runs =*",
+            "test *schedule*run*result*flows p/f/t*time*variables",
+            f"*test_login?ok?*Smoke Login*{runs['https://ok.example.com']}*passed*2/0/2*URL=https://ok.example.com*",
+            f"*test_login?broken?*Smoke Login*{runs['https://broken.example.com']}*failed*1/1/2*",
+        ]
+    )
+
+
+def test_summary_is_quiet_with_q(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
+    pytester.makepyfile(TWO_RUNS)
+    result = run_pytest("-q")
+    assert "leapwork runs" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_per_flow_junit_report_validates(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, workers: str
+) -> None:
+    pytester.makepyfile(TWO_RUNS)
+    result = run_pytest(
+        "-n", workers, "--leapwork-junitxml=reports/flows.xml", "--junitxml=pytest.xml", subprocess=True
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    report = pytester.path / "reports" / "flows.xml"
+    SCHEMA.validate(str(report))
+    assert not list(report.parent.glob(".leapwork-*")), "temporary file left behind"
+
+    suites = {s.name: s for s in junitparser.JUnitXml.fromfile(str(report))}
+    assert set(suites) == {"Smoke Login"} or len(list(junitparser.JUnitXml.fromfile(str(report)))) == 2
+    parsed = list(junitparser.JUnitXml.fromfile(str(report)))
+    assert len(parsed) == 2
+    by_run = {}
+    for suite in parsed:
+        props = {p.name: p.value for p in suite.properties()}
+        by_run[props["leapwork_run_id"]] = (suite, props)
+    for run in emulator.runs:
+        suite, props = by_run[run.run_id]
+        assert suite.name == "Smoke Login"
+        assert props["leapwork_schedule_id"] == run.schedule_id
+        assert props["variable.URL"] == run.variables["URL"]
+        assert props["pytest_nodeid"].startswith("test_per_flow_junit_report_validates.py::test_login[")
+        cases = {case.name: case for case in suite}
+        assert set(cases) == {"Open Browser", "Log In"}
+        assert all(case.classname == "Smoke Login" for case in cases.values())
+        login = cases["Log In"]
+        if "broken" in run.variables["URL"]:
+            [failure] = login.result
+            assert isinstance(failure, junitparser.Failure)
+            assert "Click Login - Could not find element 'Login button'" in failure.text
+            assert "trace noise" not in failure.text
+            assert suite.failures == 1
+        else:
+            assert login.is_passed
+            assert float(login.time) == pytest.approx(0.1, abs=0.05)
+
+    # pytest's own report lists the session's RunIds as suite properties, even under xdist.
+    root = ET.parse(pytester.path / "pytest.xml").getroot()
+    suite_props = [
+        p.get("value") for p in root.find("testsuite").find("properties")  # type: ignore[union-attr]
+        if p.get("name") == "leapwork_run_id"
+    ]
+    assert sorted(suite_props) == sorted(r.run_id for r in emulator.runs)
+
+
+def test_per_flow_report_keyframes_of_passed_flows(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.leapwork_schedule("Checkout")
+        def test_checkout():
+            pass
+        """
+    )
+    run_pytest("--leapwork-junitxml=flows.xml", "--leapwork-junitxml-passed-keyframes").assert_outcomes(passed=1)
+    SCHEMA.validate(str(pytester.path / "flows.xml"))
+    outs = [e.text or "" for e in ET.parse(pytester.path / "flows.xml").iter("system-out")]
+    assert len(outs) == 2 and all("Schedule: Checkout" in text for text in outs)
+
+
+def test_per_flow_report_for_runs_without_flows_and_timeouts(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.leapwork_schedule("Empty Run")
+        def test_empty():
+            pass
+
+        @pytest.mark.leapwork_schedule("Slow", timeout=0.3)
+        def test_slow():
+            pass
+        """
+    )
+    pytester.makeini("[pytest]\nleapwork_junitxml = flows.xml\n")
+    run_pytest().assert_outcomes(failed=2)
+    SCHEMA.validate(str(pytester.path / "flows.xml"))
+    messages = [f.get("message", "") for f in ET.parse(pytester.path / "flows.xml").iter("failure")]
+    assert any("without running any flow" in m for m in messages)
+    assert any("did not finish within 0.3s" in m for m in messages)
+
+
+def test_hooks_adjust_variables_and_see_runs(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    pytester.makeconftest(
+        """
+        events = []
+
+        def pytest_leapwork_variables(item, schedule, variables):
+            variables["URL"] = "https://from-hook.example.com/" + item.name
+
+        def pytest_leapwork_run_started(item, run_id, schedule):
+            events.append(("started", item.name, schedule, run_id))
+
+        def pytest_leapwork_run_finished(item, run):
+            events.append(("finished", item.name, run.run_id, run.passed))
+
+        def pytest_leapwork_flow_passed(item, flow):
+            if flow.status == "Inconclusive":
+                return True
+
+        def pytest_sessionfinish(session):
+            for event in events:
+                print("EVENT", *event)
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.leapwork_schedule("Smoke Login")
+        def test_hooked(leapwork_schedule):
+            assert leapwork_schedule.variables["URL"] == "https://from-hook.example.com/test_hooked"
+        """
+    )
+    result = run_pytest("-s")
+    result.assert_outcomes(passed=1)
+    [run] = emulator.runs
+    assert run.variables == {"URL": "https://from-hook.example.com/test_hooked"}
+    result.stdout.fnmatch_lines(
+        [f"*EVENT started test_hooked Smoke Login {run.run_id}", f"EVENT finished test_hooked {run.run_id} True"]
+    )
+
+
+def test_flow_passed_hook_changes_the_verdict(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
+    pytester.makeconftest(
+        """
+        def pytest_leapwork_flow_passed(item, flow):
+            if flow.status in ("Error", "Inconclusive", "Quarantined"):
+                return True
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.leapwork_schedule("Statuses")
+        def test_statuses(leapwork_schedule):
+            assert leapwork_schedule.passed
+        """
+    )
+    run_pytest().assert_outcomes(passed=1)
+
+
+def test_list_schedules(pytester: pytest.Pytester, controller_args: list[str]) -> None:
+    result = pytester.runpytest(*controller_args, "--leapwork-schedules")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "title*id*enabled",
+            "Smoke Login*11111111-aaaa-4bbb-8ccc-000000000001*yes",
+            "Nightly Regression*no",
+        ]
+    )
+    # The temporary schedule is not listed.
+    assert "00000000ffff" not in result.stdout.str()
+
+
+def test_list_schedules_needs_a_controller(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--leapwork-schedules")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--leapwork-schedules*no controller is configured*"])
+
+
+def test_html_report_shows_flows(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    pytest.importorskip("pytest_html")
+    pytester.makepyfile(TWO_RUNS)
+    run_pytest("--html=report.html", "--self-contained-html").assert_outcomes(passed=1, failed=1)
+    page = (pytester.path / "report.html").read_text()
+    for run in emulator.runs:
+        assert run.run_id in page
+    assert "Open Browser" in page
+
+
+def _run_in_pty(args: list[str], cwd: Path, seconds: float = 30) -> str:
+    """Run a command on a pseudo-terminal and return everything it drew."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        args, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "120"},
+    )
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif process.poll() is not None:
+            break
+    process.wait(timeout=10)
+    os.close(master)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+PROGRESS_TEST = """
+import pytest
+
+@pytest.mark.leapwork_schedule("Half Second")
+def test_wait():
+    pass
+"""
+
+
+def test_progress_is_drawn_in_place_on_a_terminal(
+    pytester: pytest.Pytester, controller_args: list[str]
+) -> None:
+    pytester.makepyfile(PROGRESS_TEST)
+    screen = _run_in_pty(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *controller_args, "--leapwork-poll-interval=0.05"],
+        pytester.path,
+    )
+    assert "1 passed" in screen
+    assert re.search(r"\x1b7\x1b\[K waiting for 'Half Second' run \w{8}: \w+.*\x1b8", screen), screen
+    # Erased when the wait ends.
+    assert "\x1b7\x1b[K\x1b8" in screen
+
+
+def test_progress_is_silent_with_q(pytester: pytest.Pytester, controller_args: list[str]) -> None:
+    pytester.makepyfile(PROGRESS_TEST)
+    screen = _run_in_pty(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *controller_args, "--leapwork-poll-interval=0.05"],
+        pytester.path,
+    )
+    assert "1 passed" in screen
+    assert "waiting for" not in screen
+
+
+def test_progress_heartbeat_in_a_log(
+    pytester: pytest.Pytester, run_pytest: RunPytest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pytest_leapwork.progress.HEARTBEAT_SECONDS", 0.2)
+    pytester.makepyfile(PROGRESS_TEST)
+    result = run_pytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["leapwork: waiting for 'Half Second' run *: *, 0m00s"])
+    assert "\x1b7" not in result.stdout.str()
