@@ -428,6 +428,13 @@ def leapwork_schedule(request: pytest.FixtureRequest, leapwork_variables: Any) -
             f"Leapwork schedule {handle.schedule.title!r} (run {handle.run_id}) could not be "
             f"followed: {exc}"
         )
+    except KeyboardInterrupt:
+        raise  # the session ends; its finish stops and lists every run
+    except BaseException as exc:
+        # Something ended the wait from outside (pytest-timeout, a debugger's quit): the
+        # run must not go on executing for a test that is over.
+        item.config.stash[SESSION].stop_now(handle, f"its test was interrupted: {type(exc).__name__}")
+        raise
     finally:
         progress.done()
     if problem is not None:

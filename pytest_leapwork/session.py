@@ -136,6 +136,11 @@ class LeapworkSession:
     def take(self, key: str, request: RunRequest) -> RunHandle:
         return self.ahead.take(key, request)
 
+    def stop_now(self, handle: RunHandle, reason: str) -> None:
+        """Stop one run at once (its test was interrupted) and list it as stopped."""
+        self.runner.stop(handle, reason)
+        self.stopped.append(StoppedRun(handle.request.label, handle.schedule.title, handle.run_id, reason))
+
     def finish(self) -> None:
         """Stop every run still in flight: started ahead for a test that never ran, or interrupted."""
         if self._runner is None:

@@ -19,6 +19,16 @@ SCENARIO = Path(__file__).with_name("scenario.toml")
 FAST = ("--leapwork-poll-interval=0.05", "-p", "no:cacheprovider")
 
 
+@pytest.fixture(autouse=True)
+def _no_random_order_in_inner_sessions(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inner sessions keep their test order (pytest-randomly is installed for the compat tests)."""
+    if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when it starts
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")
+
+
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
     with EmulatorServer(load_scenario(str(SCENARIO))) as server:
