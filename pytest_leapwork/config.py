@@ -52,9 +52,10 @@ class Settings:
 
     def describe(self) -> str:
         """One line for the pytest header; the key masked."""
-        target = "built-in emulator" if self.emulator is not None else self.controller
         if self.emulator is not None:
-            target += f" (scenario {self.emulator})"
+            target = f"built-in emulator (scenario {self.emulator})"
+        else:
+            target = str(self.controller)
         key = self.key.masked if self.key else "not set"
         if self.emulator is not None and not self.key:
             key = "the emulator's"
@@ -138,7 +139,9 @@ def parse_seconds(source: Source, what: str) -> float:
             f"{source.description}: {what} must be a number of seconds, got {source.value!r}"
         ) from None
     if not math.isfinite(value) or value <= 0:
-        raise SettingsError(f"{source.description}: {what} must be more than 0 seconds, got {source.value!r}")
+        raise SettingsError(
+            f"{source.description}: {what} must be more than 0 seconds, got {source.value!r}"
+        )
     return value
 
 
@@ -146,7 +149,9 @@ def parse_positive_int(source: Source, what: str) -> int:
     try:
         value = int(source.value)
     except ValueError:
-        raise SettingsError(f"{source.description}: {what} must be a whole number, got {source.value!r}") from None
+        raise SettingsError(
+            f"{source.description}: {what} must be a whole number, got {source.value!r}"
+        ) from None
     if value < 1:
         raise SettingsError(f"{source.description}: {what} must be at least 1, got {value}")
     return value
@@ -155,7 +160,9 @@ def parse_positive_int(source: Source, what: str) -> int:
 def parse_done_status(source: Source) -> bool:
     value = source.value.strip().lower()
     if value not in ("passed", "failed"):
-        raise SettingsError(f"{source.description}: must be 'passed' or 'failed', got {source.value!r}")
+        raise SettingsError(
+            f"{source.description}: must be 'passed' or 'failed', got {source.value!r}"
+        )
     return value == "passed"
 
 

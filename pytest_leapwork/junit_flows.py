@@ -85,10 +85,16 @@ def build_report(runs: Sequence[RecordedRun], *, passed_keyframes: bool = False)
         problem = _run_problem(recorded)
         tests = len(run.flows)
         if problem is not None:
-            case = ET.SubElement(suite, "testcase", name="(run)", classname=run.schedule_title, time=_seconds(run.elapsed))
-            ET.SubElement(case, "failure", type="run", message=problem).text = (
-                f"{problem} (run {run.run_id})"
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                name="(run)",
+                classname=run.schedule_title,
+                time=_seconds(run.elapsed),
             )
+            ET.SubElement(
+                case, "failure", type="run", message=problem
+            ).text = f"{problem} (run {run.run_id})"
             failures += 1
             tests += 1
         suite.set("tests", str(tests))

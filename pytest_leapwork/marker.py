@@ -53,9 +53,8 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> ScheduleSpec
         raise MarkerError(f"{MARKER} marker: name the schedule, e.g. {MARKER}('Smoke Login')")
     schedule = args[0] if args else kwargs["schedule"]
     if not isinstance(schedule, str):
-        raise MarkerError(
-            f"{MARKER} marker: the schedule must be a title or id string, got {type(schedule).__name__}"
-        )
+        kind = type(schedule).__name__
+        raise MarkerError(f"{MARKER} marker: the schedule must be a title or id string, got {kind}")
     if not schedule.strip():
         raise MarkerError(f"{MARKER} marker: the schedule title is empty")
     variables = normalize_variables(kwargs.get("variables"), f"{MARKER} marker variables")

@@ -158,9 +158,7 @@ def _text(value: Any, default: str = "") -> str:
 
 def parse_schedules(data: Any) -> list[Schedule]:
     if not isinstance(data, list):
-        raise InvalidResponse(
-            f"schedule list: expected a JSON array, got {type(data).__name__}"
-        )
+        raise InvalidResponse(f"schedule list: expected a JSON array, got {type(data).__name__}")
     schedules = []
     for entry in data:
         entry = _require_object(entry, "schedule list entry")
@@ -277,7 +275,8 @@ def parse_run_item(data: Any, run_item_id: str = "") -> FlowResult:
     agent_info = agent_info if isinstance(agent_info, Mapping) else {}
     agent = _text(_get(agent_info, "AgentTitle")) or _text(_get(agent_info, "EnvironmentTitle"))
     return FlowResult(
-        title=_text(_get(flow_info, "FlowTitle")) or _text(_get(item, "FlowTitle"), "(untitled flow)"),
+        title=_text(_get(flow_info, "FlowTitle"))
+        or _text(_get(item, "FlowTitle"), "(untitled flow)"),
         status=status,
         elapsed=_elapsed_seconds(item),
         agent=agent,

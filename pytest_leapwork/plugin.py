@@ -24,6 +24,7 @@ import pytest
 
 from . import config as cfg
 from .errors import LeapworkError
+from .junit_flows import RecordedRun, write_report
 from .marker import (
     MARKER,
     MARKER_HELP,
@@ -34,7 +35,6 @@ from .marker import (
     parse_marker,
 )
 from .models import LeapworkRun, Schedule
-from .junit_flows import RecordedRun, write_report
 from .progress import Progress
 from .report import failure_message, flows_html, run_summary_lines
 from .runner import RunHandle, RunRequest
@@ -58,7 +58,9 @@ HELP_POLL = (
     f"seconds between checks of a running run "
     f"(ini leapwork_poll_interval, default {cfg.DEFAULT_POLL_INTERVAL:g})"
 )
-HELP_DONE = "how a flow that ends 'Done' counts: passed (default) or failed (ini leapwork_done_status)"
+HELP_DONE = (
+    "how a flow that ends 'Done' counts: passed (default) or failed (ini leapwork_done_status)"
+)
 HELP_IN_FLIGHT = (
     f"at most this many runs executing at once, triggered ahead of their tests; 1 runs one "
     f"at a time (ini leapwork_max_in_flight, default {cfg.DEFAULT_MAX_IN_FLIGHT})"
@@ -75,9 +77,7 @@ HELP_CA_BUNDLE = (
     "CA bundle (PEM) to verify the controller's HTTPS certificate, e.g. a company CA "
     "(env LEAPWORK_CA_BUNDLE, ini leapwork_ca_bundle)"
 )
-HELP_INSECURE = (
-    "do not verify the controller's HTTPS certificate (warns; ini leapwork_insecure)"
-)
+HELP_INSECURE = "do not verify the controller's HTTPS certificate (warns; ini leapwork_insecure)"
 HELP_EMULATOR = (
     "start the built-in controller emulator on 127.0.0.1 and run against it; SCENARIO is "
     "'demo' (default) or a .toml/.json scenario file"
@@ -118,9 +118,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--leapwork-emulator", metavar="SCENARIO", nargs="?", const="demo", help=HELP_EMULATOR
     )
     group.addoption("--leapwork-ca-bundle", metavar="PATH", help=HELP_CA_BUNDLE)
-    group.addoption(
-        "--leapwork-insecure", action="store_true", default=None, help=HELP_INSECURE
-    )
+    group.addoption("--leapwork-insecure", action="store_true", default=None, help=HELP_INSECURE)
     group.addoption("--leapwork-junitxml", metavar="PATH", help=HELP_JUNITXML)
     group.addoption(
         "--leapwork-junitxml-passed-keyframes",
@@ -368,13 +366,17 @@ def _default_variables_fixture(item: pytest.Item) -> bool:
         defs = manager.getfixturedefs("leapwork_variables", item)
     except (TypeError, AttributeError):  # pytest 8.0 takes a node id
         defs = manager.getfixturedefs("leapwork_variables", item.nodeid)  # type: ignore[arg-type]
-    return bool(defs) and getattr(defs[-1].func, "__module__", None) == __name__
+    if not defs:
+        return False
+    return getattr(defs[-1].func, "__module__", None) == __name__
 
 
 def build_request(item: pytest.Item, spec: ScheduleSpec, fixture_variables: Any) -> RunRequest:
     variables = dict(spec.variables)
     variables.update(normalize_variables(fixture_variables, "leapwork_variables fixture"))
-    item.config.hook.pytest_leapwork_variables(item=item, schedule=spec.schedule, variables=variables)
+    item.config.hook.pytest_leapwork_variables(
+        item=item, schedule=spec.schedule, variables=variables
+    )
     variables = normalize_variables(variables, "variables after pytest_leapwork_variables")
     check_query_length(variables, f"variables of {item.nodeid}")
     settings = item.config.stash[SESSION].settings
@@ -393,7 +395,9 @@ def leapwork_variables() -> dict[str, Any]:
 
 
 @pytest.fixture
-def leapwork_schedule(request: pytest.FixtureRequest, leapwork_variables: Any) -> LeapworkRun | None:
+def leapwork_schedule(
+    request: pytest.FixtureRequest, leapwork_variables: Any
+) -> LeapworkRun | None:
     """The finished run of the test's ``leapwork_schedule`` marker (a ``LeapworkRun``)."""
     item = request.node
     state = item.stash.get(ITEM_STATE, None)
@@ -433,28 +437,34 @@ def leapwork_schedule(request: pytest.FixtureRequest, leapwork_variables: Any) -
     except BaseException as exc:
         # Something ended the wait from outside (pytest-timeout, a debugger's quit): the
         # run must not go on executing for a test that is over.
-        item.config.stash[SESSION].stop_now(handle, f"its test was interrupted: {type(exc).__name__}")
+        item.config.stash[SESSION].stop_now(
+            handle, f"its test was interrupted: {type(exc).__name__}"
+        )
         raise
     finally:
         progress.done()
     if problem is not None:
         pytest.fail(problem, pytrace=False)
-    for flow in state.run.flows:
+    run: LeapworkRun = state.run
+    for flow in run.flows:
         flow.verdict = item.config.hook.pytest_leapwork_flow_passed(item=item, flow=flow)
-    item.config.hook.pytest_leapwork_run_finished(item=item, run=state.run)
-    return state.run
+    item.config.hook.pytest_leapwork_run_finished(item=item, run=run)
+    return run
 
 
 def make_progress(config: pytest.Config) -> Progress:
     """In place on a terminal, a heartbeat line in a log, nothing with -q or on xdist workers."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
-    quiet = reporter is None or config.get_verbosity() < 0 or hasattr(config, "workerinput")
-    # Cursor movement, not colour: a terminal without colours (NO_COLOR) still redraws.
-    tty = not quiet and bool(reporter.isatty) and os.environ.get("TERM") != "dumb"
+    if reporter is None or config.get_verbosity() < 0 or hasattr(config, "workerinput"):
+        terminal, write_line = None, None
+    else:
+        # Cursor movement, not colour: a terminal without colours (NO_COLOR) still redraws.
+        tty = bool(reporter.isatty) and os.environ.get("TERM") != "dumb"
+        terminal, write_line = (sys.__stdout__ if tty else None), reporter.write_line
     return Progress(
-        terminal=sys.__stdout__ if tty else None,
-        write_line=None if quiet else reporter.write_line,
+        terminal=terminal,
+        write_line=write_line,
         # The test's output is being captured: write past the capture, as live logging does.
         unsuspended=capture.global_and_fixture_disabled if capture else contextlib.nullcontext,
     )
@@ -494,11 +504,11 @@ def add_html_extras(config: pytest.Config, report: pytest.TestReport, run: Leapw
     """The flows and RunId in pytest-html's row for the test; nothing without pytest-html."""
     if not config.pluginmanager.hasplugin("html"):
         return
-    import pytest_html  # type: ignore[import-not-found,unused-ignore]
+    import pytest_html  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     extras = getattr(report, "extras", [])
     extras.append(pytest_html.extras.html(flows_html(run)))
-    report.extras = extras
+    report.extras = extras  # type: ignore[attr-defined]  # pytest-html reads it
 
 
 # -- session end ----------------------------------------------------------------------------
@@ -510,7 +520,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     leapwork = session.config.stash[SESSION]
     leapwork.finish()
     if hasattr(session.config, "workerinput"):
-        session.config.workeroutput[STOPPED_OUTPUT] = [asdict(s) for s in leapwork.stopped]
+        output = session.config.workeroutput  # type: ignore[attr-defined]
+        output[STOPPED_OUTPUT] = [asdict(s) for s in leapwork.stopped]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -57,11 +57,13 @@ class Progress:
             if self._last_shown is None or now - self._last_shown >= REDRAW_SECONDS:
                 self._draw(" " + describe(handle, now))
                 self._last_shown = now
-        elif self._write_line is not None:
-            if now - (self._last_shown or handle.triggered_at) >= HEARTBEAT_SECONDS:
-                with self._unsuspended():
-                    self._write_line("leapwork: " + describe(handle, now))
-                self._last_shown = now
+        elif (
+            self._write_line is not None
+            and now - (self._last_shown or handle.triggered_at) >= HEARTBEAT_SECONDS
+        ):
+            with self._unsuspended():
+                self._write_line("leapwork: " + describe(handle, now))
+            self._last_shown = now
 
     def done(self) -> None:
         if self._drawn:

@@ -90,7 +90,10 @@ def flows_html(run: LeapworkRun) -> str:
     """The flows of a run as an HTML table, for pytest-html."""
     rows = "".join(
         "<tr>"
-        + "".join(f"<td>{html.escape(cell)}</td>" for cell in (f.title, f.status, f"{f.elapsed:.1f}s", f.agent))
+        + "".join(
+            f"<td>{html.escape(cell)}</td>"
+            for cell in (f.title, f.status, f"{f.elapsed:.1f}s", f.agent)
+        )
         + "</tr>"
         for f in run.flows
     )

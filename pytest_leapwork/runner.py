@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
 from .client import LeapworkClient
 from .errors import (
@@ -28,6 +30,7 @@ from .models import FINISHED, FlowResult, LeapworkRun, Schedule
 from .schedules import ScheduleDirectory
 
 log = logging.getLogger("pytest_leapwork")
+T = TypeVar("T")
 
 #: How long after runNow a 404/500 on a run still means "not created yet".
 START_GRACE_SECONDS = 30.0
@@ -132,7 +135,7 @@ class Runner:
     # -- public ---------------------------------------------------------------------------
 
     def start(self, request: RunRequest) -> RunHandle:
-        """Resolve the schedule and trigger it; the returned handle is followed in the background."""
+        """Resolve the schedule and trigger it; the handle is then followed in the background."""
         schedule = self.schedules.resolve(request.schedule)
         run_id = self.client.run_now(schedule.id, request.variables)
         now = self._clock()
@@ -199,7 +202,9 @@ class Runner:
     def _ensure_poller(self) -> None:
         if self._thread is None:
             self._poll_pool = ThreadPoolExecutor(self._workers, thread_name_prefix="leapwork-poll")
-            self._fetch_pool = ThreadPoolExecutor(self._workers, thread_name_prefix="leapwork-fetch")
+            self._fetch_pool = ThreadPoolExecutor(
+                self._workers, thread_name_prefix="leapwork-fetch"
+            )
             self._thread = threading.Thread(target=self._loop, name="leapwork-poller", daemon=True)
             self._thread.start()
 
@@ -217,12 +222,12 @@ class Runner:
                 waits = [h.next_poll_at - now for h in self._active if not h.busy]
             for handle in due:
                 future = self._poll_pool.submit(self._poll, handle)
-                future.add_done_callback(lambda _f, h=handle: self._after_poll(h))
+                future.add_done_callback(partial(self._after_poll, handle))
             timeout = max(0.0, min(waits)) if waits else None
             self._wake.wait(timeout)
             self._wake.clear()
 
-    def _after_poll(self, handle: RunHandle) -> None:
+    def _after_poll(self, handle: RunHandle, _future: object = None) -> None:
         handle.busy = False
         if handle.done:
             for callback in list(self.on_finished):
@@ -240,14 +245,18 @@ class Runner:
             self._fail(handle, exc)
         except NotFound as exc:
             if self._clock() - handle.triggered_at > START_GRACE_SECONDS:
-                self._fail(handle, RunLost(f"run {handle.run_id} is unknown to the controller: {exc}"))
+                self._fail(
+                    handle, RunLost(f"run {handle.run_id} is unknown to the controller: {exc}")
+                )
         except LeapworkError as exc:
             # Trouble while following is not the schedule's fault: keep following until the
             # run finishes or its timeout passes.
             log.warning("run %s: %s (still following)", handle.run_id, exc)
         except Exception as exc:  # never let a bug leave a test waiting forever
             log.exception("run %s: unexpected error", handle.run_id)
-            self._fail(handle, LeapworkError(f"internal error following run {handle.run_id}: {exc!r}"))
+            self._fail(
+                handle, LeapworkError(f"internal error following run {handle.run_id}: {exc!r}")
+            )
         if not handle.done:
             now = self._clock()
             if now >= handle.deadline:
@@ -331,21 +340,24 @@ class Runner:
         """Fetch every item not yet known to be finished, and keyframes of those not passed."""
         wanted = [i for i in ids if i not in handle.flows or not handle.flows[i].finished]
         items = self._map(self.client.run_item, wanted)
-        for item_id, flow in zip(wanted, items):
+        for item_id, flow in zip(wanted, items, strict=True):
             flow.done_counts_as_passed = self.done_counts_as_passed
             handle.flows[item_id] = flow
         needs_keyframes = [
             f for f in items if f.finished and (self.keyframes_for_passed or not f.passed)
         ]
         for flow, keyframes in zip(
-            needs_keyframes, self._map(self.client.keyframes, [f.run_item_id for f in needs_keyframes])
+            needs_keyframes,
+            self._map(self.client.keyframes, [f.run_item_id for f in needs_keyframes]),
+            strict=True,
         ):
             flow.keyframes = keyframes
 
-    def _map(self, function: Callable[[str], object], args: list[str]) -> list:  # type: ignore[type-arg]
+    def _map(self, function: Callable[[str], T], args: list[str]) -> list[T]:
+        """``function`` over ``args``, concurrently over the shared connection pool."""
         if len(args) <= 1 or self._fetch_pool is None:
             return [function(a) for a in args]
-        futures: list[Future[object]] = [self._fetch_pool.submit(function, a) for a in args]
+        futures: list[Future[T]] = [self._fetch_pool.submit(function, a) for a in args]
         return [f.result() for f in futures]
 
     def _collect_after_stop(self, handle: RunHandle, reason: str) -> None:

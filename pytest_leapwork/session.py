@@ -12,9 +12,9 @@ from typing import Any
 
 from .ahead import TriggerAhead
 from .client import LeapworkClient
+from .config import Settings, SettingsError, Source, parse_controller_url
 from .interrupts import InterruptGuard
 from .junit_flows import RecordedRun
-from .config import Settings, SettingsError, Source, parse_controller_url
 from .runner import RunHandle, Runner, RunRequest
 from .secret import Secret
 
@@ -68,7 +68,7 @@ class LeapworkSession:
             )
 
     def controller(self) -> tuple[str, Secret]:
-        """The controller URL and key: from xdist's controller process, the emulator, or settings."""
+        """The controller URL and key: from the xdist controller, the emulator, or settings."""
         if WORKER_CONTROLLER in self._worker_input:
             return self._worker_input[WORKER_CONTROLLER], Secret(self._worker_input[WORKER_KEY])
         if self.settings.emulator is not None:
@@ -139,10 +139,12 @@ class LeapworkSession:
     def stop_now(self, handle: RunHandle, reason: str) -> None:
         """Stop one run at once (its test was interrupted) and list it as stopped."""
         self.runner.stop(handle, reason)
-        self.stopped.append(StoppedRun(handle.request.label, handle.schedule.title, handle.run_id, reason))
+        self.stopped.append(
+            StoppedRun(handle.request.label, handle.schedule.title, handle.run_id, reason)
+        )
 
     def finish(self) -> None:
-        """Stop every run still in flight: started ahead for a test that never ran, or interrupted."""
+        """Stop every run still in flight: started ahead for a test that never ran, or cut off."""
         if self._runner is None:
             return
         assert self._ahead is not None
