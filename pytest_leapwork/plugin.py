@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ from .marker import (
     parse_marker,
 )
 from .models import LeapworkRun, Schedule
+from .options import add_options, resolve_settings
 from .progress import Progress
 from .report import failure_message, flows_html, run_summary_lines
 from .runner import RunHandle, RunRequest
@@ -44,44 +44,6 @@ RUN_ID_PROPERTY = "leapwork_run_id"
 #: Key of xdist's workeroutput carrying the runs a worker stopped.
 STOPPED_OUTPUT = "leapwork_stopped"
 FIXTURE = "leapwork_schedule"
-
-HELP_CONTROLLER = (
-    "Leapwork controller: http://host:9001, https://host:9002, host[:port] or a proxied URL "
-    "(env LEAPWORK_CONTROLLER, ini leapwork_controller)"
-)
-HELP_KEY = "controller access key (env LEAPWORK_KEY; never put it in an ini file)"
-HELP_TIMEOUT = (
-    f"seconds a run may take from trigger to finish before it is stopped and fails "
-    f"(ini leapwork_timeout, default {cfg.DEFAULT_TIMEOUT:g})"
-)
-HELP_POLL = (
-    f"seconds between checks of a running run "
-    f"(ini leapwork_poll_interval, default {cfg.DEFAULT_POLL_INTERVAL:g})"
-)
-HELP_DONE = (
-    "how a flow that ends 'Done' counts: passed (default) or failed (ini leapwork_done_status)"
-)
-HELP_IN_FLIGHT = (
-    f"at most this many runs executing at once, triggered ahead of their tests; 1 runs one "
-    f"at a time (ini leapwork_max_in_flight, default {cfg.DEFAULT_MAX_IN_FLIGHT})"
-)
-HELP_JUNITXML = (
-    "also write a JUnit XML report with one testsuite per run and one testcase per flow, "
-    "as the vendor's CI plugins do (ini leapwork_junitxml)"
-)
-HELP_PASSED_KEYFRAMES = (
-    "put the keyframes of passed flows in that report's <system-out> "
-    "(ini leapwork_junitxml_passed_keyframes)"
-)
-HELP_CA_BUNDLE = (
-    "CA bundle (PEM) to verify the controller's HTTPS certificate, e.g. a company CA "
-    "(env LEAPWORK_CA_BUNDLE, ini leapwork_ca_bundle)"
-)
-HELP_INSECURE = "do not verify the controller's HTTPS certificate (warns; ini leapwork_insecure)"
-HELP_EMULATOR = (
-    "start the built-in controller emulator on 127.0.0.1 and run against it; SCENARIO is "
-    "'demo' (default) or a .toml/.json scenario file"
-)
 
 
 class LeapworkInsecureWarning(pytest.PytestWarning):
@@ -107,43 +69,7 @@ SESSION = pytest.StashKey[LeapworkSession]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("leapwork", "Leapwork schedules")
-    group.addoption("--leapwork-controller", metavar="URL", help=HELP_CONTROLLER)
-    group.addoption("--leapwork-key", metavar="KEY", help=HELP_KEY)
-    group.addoption("--leapwork-timeout", metavar="SECONDS", help=HELP_TIMEOUT)
-    group.addoption("--leapwork-poll-interval", metavar="SECONDS", help=HELP_POLL)
-    group.addoption("--leapwork-done-status", metavar="passed|failed", help=HELP_DONE)
-    group.addoption("--leapwork-max-in-flight", metavar="N", help=HELP_IN_FLIGHT)
-    group.addoption(
-        "--leapwork-emulator", metavar="SCENARIO", nargs="?", const="demo", help=HELP_EMULATOR
-    )
-    group.addoption("--leapwork-ca-bundle", metavar="PATH", help=HELP_CA_BUNDLE)
-    group.addoption("--leapwork-insecure", action="store_true", default=None, help=HELP_INSECURE)
-    group.addoption("--leapwork-junitxml", metavar="PATH", help=HELP_JUNITXML)
-    group.addoption(
-        "--leapwork-junitxml-passed-keyframes",
-        action="store_true",
-        default=None,
-        help=HELP_PASSED_KEYFRAMES,
-    )
-    group.addoption(
-        "--leapwork-schedules",
-        action="store_true",
-        help="list the controller's schedules (title, id, enabled) and exit",
-    )
-    parser.addini("leapwork_controller", HELP_CONTROLLER)
-    parser.addini("leapwork_timeout", HELP_TIMEOUT)
-    parser.addini("leapwork_poll_interval", HELP_POLL)
-    parser.addini("leapwork_done_status", HELP_DONE)
-    parser.addini("leapwork_max_in_flight", HELP_IN_FLIGHT)
-    parser.addini("leapwork_junitxml", HELP_JUNITXML)
-    parser.addini(
-        "leapwork_junitxml_passed_keyframes", HELP_PASSED_KEYFRAMES, type="bool", default=False
-    )
-    parser.addini("leapwork_ca_bundle", HELP_CA_BUNDLE)
-    parser.addini("leapwork_insecure", HELP_INSECURE, type="bool", default=False)
-    # Declared only to refuse it with advice: a key in pytest.ini ends up in version control.
-    parser.addini("leapwork_key", "not allowed: set LEAPWORK_KEY or pass --leapwork-key")
+    add_options(parser)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -174,60 +100,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(Reporting(session), "leapwork-reporting")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistController(session), "leapwork-xdist")
-
-
-def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.Settings:
-    """Command line > environment > ini > default, each value checked once."""
-    if str(config.getini("leapwork_key") or "").strip():
-        raise cfg.SettingsError(
-            "leapwork_key ini setting: the access key must not live in a file that is "
-            "committed; remove it and set the LEAPWORK_KEY environment variable (a CI secret) "
-            "or pass --leapwork-key"
-        )
-    opt = config.getoption
-
-    def source(option: str, env: str | None, ini: str | None) -> cfg.Source | None:
-        lookups = [cfg.from_option(option, opt(option.lstrip("-").replace("-", "_")))]
-        if env:
-            lookups.append(cfg.from_env(env, environ))
-        if ini:
-            lookups.append(cfg.from_ini(ini, config.getini(ini)))
-        return cfg.first_of(*lookups)
-
-    controller = source("--leapwork-controller", "LEAPWORK_CONTROLLER", "leapwork_controller")
-    key = source("--leapwork-key", "LEAPWORK_KEY", None)
-    timeout = source("--leapwork-timeout", None, "leapwork_timeout")
-    poll = source("--leapwork-poll-interval", None, "leapwork_poll_interval")
-    done = source("--leapwork-done-status", None, "leapwork_done_status")
-    in_flight = source("--leapwork-max-in-flight", None, "leapwork_max_in_flight")
-    ca_bundle = source("--leapwork-ca-bundle", "LEAPWORK_CA_BUNDLE", "leapwork_ca_bundle")
-    insecure = bool(opt("leapwork_insecure") or config.getini("leapwork_insecure"))
-    junitxml = source("--leapwork-junitxml", None, "leapwork_junitxml")
-    passed_keyframes = bool(
-        opt("leapwork_junitxml_passed_keyframes")
-        or config.getini("leapwork_junitxml_passed_keyframes")
-    )
-    emulator = opt("leapwork_emulator")
-    if emulator is not None:
-        cfg.check_scenario_argument(emulator)
-    return cfg.Settings(
-        controller=cfg.parse_controller_url(controller) if controller else None,
-        key=cfg.parse_key(key) if key else None,
-        timeout=cfg.parse_seconds(timeout, "the run timeout") if timeout else cfg.DEFAULT_TIMEOUT,
-        poll_interval=(
-            cfg.parse_seconds(poll, "the poll interval") if poll else cfg.DEFAULT_POLL_INTERVAL
-        ),
-        done_counts_as_passed=cfg.parse_done_status(done) if done else True,
-        max_in_flight=(
-            cfg.parse_positive_int(in_flight, "the number of runs in flight")
-            if in_flight
-            else cfg.DEFAULT_MAX_IN_FLIGHT
-        ),
-        emulator=emulator,
-        verify=cfg.parse_verify(ca_bundle, insecure),
-        junitxml=junitxml.value if junitxml else None,
-        passed_keyframes=passed_keyframes,
-    )
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
