@@ -25,6 +25,9 @@ class TriggerAhead:
         self._pending: OrderedDict[str, RunRequest] = OrderedDict()
         self._started: dict[str, Future[RunHandle]] = {}
         self._taken: set[str] = set()
+        # runNow requests on their way: counted in flight before the controller answers, so
+        # two threads starting runs at once cannot both see room in the window.
+        self._starting = 0
         runner.on_finished.append(lambda _handle: self.fill())
 
     def plan(self, entries: list[tuple[str, RunRequest]]) -> None:
@@ -78,10 +81,20 @@ class TriggerAhead:
                 self._runner.stop(handle, "superseded")
         # The test's own turn: it starts now whatever the window, so it never waits on others.
         try:
-            return self._runner.start(request)
+            return self._start(request)
         except AlreadyRunning:
             self._runner.wait_until_idle(request.schedule)
+            return self._start(request)
+
+    def _start(self, request: RunRequest, reserved: bool = False) -> RunHandle:
+        if not reserved:
+            with self._lock:
+                self._starting += 1
+        try:
             return self._runner.start(request)
+        finally:
+            with self._lock:
+                self._starting -= 1
 
     def not_taken(self) -> list[RunHandle]:
         """Runs started ahead whose tests never asked for them (``-x``, Ctrl-C, a crash)."""
@@ -99,13 +112,13 @@ class TriggerAhead:
         while True:
             with self._lock:
                 in_flight = sum(1 for h in self._runner.active() if not h.done)
-                starting = sum(1 for f in self._started.values() if not f.done())
-                if not self._pending or in_flight + starting >= self._window:
+                if not self._pending or in_flight + self._starting >= self._window:
                     return
                 key, request = self._pending.popitem(last=False)
                 future: Future[RunHandle] = Future()
                 self._started[key] = future
+                self._starting += 1  # reserved under the lock that checked the room
             try:
-                future.set_result(self._runner.start(request))
+                future.set_result(self._start(request, reserved=True))
             except LeapworkError as exc:
                 future.set_exception(exc)
