@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .secret import Secret
 
 DEFAULT_PORT = 9001
+PORT_HINT = "a port is a number from 1 to 65535 (the controller listens on 9001, or 9002 for https)"
 DEFAULT_TIMEOUT = 3600.0
 DEFAULT_POLL_INTERVAL = 2.0
 DEFAULT_MAX_IN_FLIGHT = 16
@@ -45,6 +46,8 @@ class Settings:
     emulator: str | None = None
     #: requests' ``verify``: True, a CA bundle path, or False (``--leapwork-insecure``).
     verify: bool | str = True
+    #: Why the key given cannot be used (empty), reported once a run needs it.
+    key_problem: str | None = None
     #: Path of the per-flow JUnit report, if asked for.
     junitxml: str | None = None
     #: Fetch keyframes of passed flows too, for that report.
@@ -88,9 +91,8 @@ def from_env(name: str, environ: Mapping[str, str]) -> Lookup:
 
 
 def from_ini(name: str, value: object) -> Lookup:
-    return lambda: (
-        Source(f"{name} ini setting", str(value).strip()) if str(value or "").strip() else None
-    )
+    text = str(value or "").strip()
+    return lambda: Source(f"{name} ini setting", text) if text else None
 
 
 def parse_controller_url(source: Source) -> str:
@@ -102,7 +104,10 @@ def parse_controller_url(source: Source) -> str:
     """
     text = source.value.strip()
     if not text:
-        raise SettingsError(f"{source.description}: the controller URL is empty")
+        raise SettingsError(
+            f"{source.description}: the controller URL is empty; give it as http://host:9001, "
+            "https://host:9002, host or host:port"
+        )
     explicit_scheme = "://" in text
     parts = urlsplit(text if explicit_scheme else f"http://{text}")
     if parts.scheme not in ("http", "https"):
@@ -110,15 +115,19 @@ def parse_controller_url(source: Source) -> str:
             f"{source.description}: {text!r} has scheme {parts.scheme!r}; use http:// or https://"
         )
     if not parts.hostname:
-        raise SettingsError(f"{source.description}: {text!r} has no host name")
+        raise SettingsError(
+            f"{source.description}: {text!r} has no host name; write it as http://host:9001"
+        )
     try:
         port = parts.port
     except ValueError:
-        raise SettingsError(f"{source.description}: {text!r} has an invalid port") from None
+        raise SettingsError(
+            f"{source.description}: {text!r} has an invalid port; {PORT_HINT}"
+        ) from None
     if parts.query or parts.fragment:
         raise SettingsError(f"{source.description}: {text!r} must not contain '?' or '#'")
     if port == 0:
-        raise SettingsError(f"{source.description}: {text!r} has port 0")
+        raise SettingsError(f"{source.description}: {text!r} has port 0; {PORT_HINT}")
     if port is None and not explicit_scheme:
         port = DEFAULT_PORT
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
@@ -168,7 +177,11 @@ def parse_done_status(source: Source) -> bool:
 
 def parse_key(source: Source) -> Secret:
     if not source.value.strip():
-        raise SettingsError(f"{source.description}: the access key is empty")
+        raise SettingsError(
+            f"{source.description}: the access key is empty; set LEAPWORK_KEY from a CI "
+            "secret (a job that cannot see the secret, such as a pull request from a fork, "
+            "gets an empty value)"
+        )
     return Secret(source.value.strip())
 
 
@@ -189,6 +202,12 @@ def check_scenario_argument(value: str) -> None:
         )
     if not os.path.isfile(value):
         raise SettingsError(f"{source}: no such scenario file")
+    from .emulator import ScenarioError, load_scenario  # only for sessions that use it
+
+    try:
+        load_scenario(value)
+    except ScenarioError as exc:
+        raise SettingsError(f"--leapwork-emulator option: {exc}") from None
 
 
 def parse_verify(ca_bundle: Source | None, insecure: bool) -> bool | str:

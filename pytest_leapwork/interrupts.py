@@ -3,6 +3,8 @@
 The first SIGINT raises KeyboardInterrupt as usual, so pytest ends the session and the
 plugin stops every run it started. Someone pressing Ctrl-C again does not want to wait for
 that: the process exits immediately (status 130), naming the runs it left on the controller.
+SIGTERM, which CI servers send to a cancelled job, is treated like Ctrl-C: without that the
+process would die on the spot and leave its runs executing on the controller.
 """
 
 from __future__ import annotations
@@ -23,30 +25,33 @@ EXIT_INTERRUPTED = 130
 class InterruptGuard:
     def __init__(self, runs_in_flight: Callable[[], list[RunHandle]]) -> None:
         self._runs_in_flight = runs_in_flight
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
         self._interrupts = 0
-        self._installed = False
 
     def install(self) -> None:
-        """Take over SIGINT, unless another handler than Python's default is in place."""
+        """Take over SIGINT and SIGTERM where Python's defaults are in place."""
         if threading.current_thread() is not threading.main_thread():
             return
-        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-            return  # a debugger, pytest-timeout or the user's own handler: leave it alone
-        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
-        self._installed = True
+        # Another handler (a debugger, pytest-timeout, the user's own) is left alone.
+        for signum, default in (
+            (signal.SIGINT, signal.default_int_handler),
+            (signal.SIGTERM, signal.SIG_DFL),
+        ):
+            if signal.getsignal(signum) is default:
+                self._previous[signum] = signal.signal(signum, self._on_signal)
 
     def uninstall(self) -> None:
-        if self._installed and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, self._previous)
-            self._installed = False
+        if threading.current_thread() is threading.main_thread():
+            for signum, previous in self._previous.items():
+                signal.signal(signum, previous)
+            self._previous.clear()
 
-    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._interrupts += 1
         if self._interrupts == 1:
             raise KeyboardInterrupt
         left = [h for h in self._runs_in_flight() if not h.done]
-        lines = ["\nleapwork: second Ctrl-C, exiting now without stopping runs"]
+        lines = ["\nleapwork: interrupted again, exiting now without stopping runs"]
         lines += [f"  still running: {h.schedule.title!r} run {h.run_id}" for h in left]
         sys.stderr.write("\n".join(lines) + "\n")
         sys.stderr.flush()

@@ -56,7 +56,10 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> ScheduleSpec
         kind = type(schedule).__name__
         raise MarkerError(f"{MARKER} marker: the schedule must be a title or id string, got {kind}")
     if not schedule.strip():
-        raise MarkerError(f"{MARKER} marker: the schedule title is empty")
+        raise MarkerError(
+            f"{MARKER} marker: the schedule title is empty; name the schedule by its exact "
+            "title or id"
+        )
     variables = normalize_variables(kwargs.get("variables"), f"{MARKER} marker variables")
     return ScheduleSpec(schedule.strip(), variables, parse_timeout(kwargs.get("timeout")))
 

@@ -1,9 +1,9 @@
 """Result objects and tolerant parsing of the controller's JSON.
 
-The controller's answers vary between versions and documentation (see the API notes in
-``docs/api-notes.md``): ``RunId``/``runId``, ``FlowInfo.Status`` or a top-level ``Status``,
-``AgentInfo.AgentTitle``/``EnvironmentTitle`` or v3 ``EnvironmentInfo``, ``Pass`` for
-``Passed``. Every parser here accepts all of them and ignores Json.NET ``$id`` keys.
+The controller's answers vary between versions and documentation: ``RunId``/``runId``,
+``FlowInfo.Status`` or a top-level ``Status``, ``AgentInfo.AgentTitle``/``EnvironmentTitle``
+or v3 ``EnvironmentInfo``, ``Pass`` for ``Passed``. Every parser here accepts all of them
+and ignores Json.NET ``$id`` keys.
 """
 
 from __future__ import annotations
@@ -108,6 +108,8 @@ class LeapworkRun:
     elapsed: float = 0.0
     #: Why the run did not finish on its own (``"timeout"``, ``"interrupted"``), else ``None``.
     stopped_reason: str | None = None
+    #: Why the stop request failed, when the plugin could not stop the run.
+    stop_error: str | None = None
 
     @property
     def passed(self) -> bool:

@@ -85,13 +85,14 @@ def pytest_configure(config: pytest.Config) -> None:
     except cfg.SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
     if settings.verify is False:
-        config.issue_config_time_warning(
-            LeapworkInsecureWarning(
-                "--leapwork-insecure: the controller's HTTPS certificate is not verified; "
-                "anyone on the network path can read the access key"
-            ),
-            stacklevel=2,
+        warning = LeapworkInsecureWarning(
+            "--leapwork-insecure: the controller's HTTPS certificate is not verified; "
+            "anyone on the network path can read the access key"
         )
+        try:
+            config.issue_config_time_warning(warning, stacklevel=2)
+        except LeapworkInsecureWarning:  # filterwarnings = error: refuse, don't crash
+            raise pytest.UsageError(f"{warning} (and warnings are errors here)") from None
     session = LeapworkSession(settings, worker_input=getattr(config, "workerinput", None))
     config.stash[SESSION] = session
     if hasattr(config, "workerinput"):
@@ -246,9 +247,7 @@ def _default_variables_fixture(item: pytest.Item) -> bool:
 def build_request(item: pytest.Item, spec: ScheduleSpec, fixture_variables: Any) -> RunRequest:
     variables = dict(spec.variables)
     variables.update(normalize_variables(fixture_variables, "leapwork_variables fixture"))
-    item.config.hook.pytest_leapwork_variables(
-        item=item, schedule=spec.schedule, variables=variables
-    )
+    item.ihook.pytest_leapwork_variables(item=item, schedule=spec.schedule, variables=variables)
     variables = normalize_variables(variables, "variables after pytest_leapwork_variables")
     check_query_length(variables, f"variables of {item.nodeid}")
     settings = item.config.stash[SESSION].settings
@@ -298,7 +297,7 @@ def leapwork_schedule(
     record_run(item, handle)
     progress = make_progress(item.config)
     try:
-        state.run = handle.wait(on_tick=progress.on_tick)
+        state.run = item.config.stash[SESSION].runner.wait(handle, on_tick=progress.on_tick)
     except LeapworkError as exc:
         problem = (
             f"Leapwork schedule {handle.schedule.title!r} (run {handle.run_id}) could not be "
@@ -319,8 +318,8 @@ def leapwork_schedule(
         pytest.fail(problem, pytrace=False)
     run: LeapworkRun = state.run
     for flow in run.flows:
-        flow.verdict = item.config.hook.pytest_leapwork_flow_passed(item=item, flow=flow)
-    item.config.hook.pytest_leapwork_run_finished(item=item, run=run)
+        flow.verdict = item.ihook.pytest_leapwork_flow_passed(item=item, flow=flow)
+    item.ihook.pytest_leapwork_run_finished(item=item, run=run)
     return run
 
 
@@ -346,7 +345,7 @@ def record_run(item: pytest.Item, handle: RunHandle) -> None:
     # Plain str values: xdist serializes user_properties, and JUnit XML reads them from the
     # teardown report, so they must be on the item before the test ends.
     item.user_properties.append((RUN_ID_PROPERTY, str(handle.run_id)))
-    item.config.hook.pytest_leapwork_run_started(
+    item.ihook.pytest_leapwork_run_started(
         item=item, run_id=handle.run_id, schedule=handle.schedule.title
     )
 

@@ -28,13 +28,14 @@ def failure_message(run: LeapworkRun, timeout: float) -> str:
     """Why a run did not pass: headline, flow table, then each failing flow's keyframes."""
     where = f"run {run.run_id}, {run.elapsed:.1f}s"
     name = f"Leapwork schedule {run.schedule_title!r}"
+    stopped = f"could not be stopped: {run.stop_error}" if run.stop_error else "was stopped"
     if run.stopped_reason == "timeout":
         headline = (
-            f"{name} did not finish within its timeout of {timeout:g}s and was stopped "
+            f"{name} did not finish within its timeout of {timeout:g}s and {stopped} "
             f"({where}); raise timeout= on the marker or --leapwork-timeout if it needs longer"
         )
     elif run.stopped_reason is not None:
-        headline = f"{name} was stopped ({run.stopped_reason}) ({where})"
+        headline = f"{name} {stopped} ({run.stopped_reason}) ({where})"
     elif not run.flows:
         headline = (
             f"{name} finished without running any flow ({where}); "

@@ -32,6 +32,10 @@ from .schedules import ScheduleDirectory
 log = logging.getLogger("pytest_leapwork")
 T = TypeVar("T")
 
+#: Slices a waiting test sleeps in, so that Ctrl-C is not held up.
+WAIT_SLICE_SECONDS = 0.2
+#: A run still unended this long after its deadline is stopped by the waiting test itself.
+DEADLINE_SLACK_SECONDS = 0.5
 #: How long after runNow a 404/500 on a run still means "not created yet".
 START_GRACE_SECONDS = 30.0
 #: Without a run summary, a finished run's item ids must read the same this far apart.
@@ -66,6 +70,12 @@ class RunHandle:
     next_poll_at: float = 0.0
     busy: bool = False
     finished_ids: list[str] | None = None
+    #: Whether the controller has answered about the run at least once.
+    seen: bool = False
+    #: Why the last look at the run failed, if it did.
+    poll_error: LeapworkError | None = None
+    #: Why stopping the run failed, if it did.
+    stop_error: str | None = None
     #: Items the controller counts for the run so far, and how many of them failed.
     items_total: int | None = None
     items_failed: int | None = None
@@ -81,24 +91,19 @@ class RunHandle:
     def deadline(self) -> float:
         return self.triggered_at + self.request.timeout
 
-    def wait(
-        self, poll: float = 0.2, on_tick: Callable[[RunHandle], None] | None = None
-    ) -> LeapworkRun:
-        """Block until the run ended; the run, or the error that ended following it.
+    def wait_done(self, seconds: float) -> bool:
+        return self._done.wait(seconds)
 
-        Waits in short slices so that Ctrl-C reaches the main thread at once; ``on_tick``
-        is called after each slice (progress display).
-        """
-        while not self._done.wait(poll):
-            if on_tick is not None:
-                on_tick(self)
+    def outcome(self) -> LeapworkRun:
+        """The ended run, or the error that ended following it."""
         if self.error is not None:
             raise self.error
         assert self.result is not None
         return self.result
 
-    def wait_quietly(self, poll: float = 0.2) -> None:
-        while not self._done.wait(poll):
+    def wait_quietly(self) -> None:
+        """Wait for the end, in slices so that Ctrl-C is not held up."""
+        while not self._done.wait(WAIT_SLICE_SECONDS):
             pass
 
 
@@ -166,6 +171,22 @@ class Runner:
         with self._lock:
             return list(self._active)
 
+    def wait(
+        self, handle: RunHandle, on_tick: Callable[[RunHandle], None] | None = None
+    ) -> LeapworkRun:
+        """Block until the run ended; the run, or the error that ended following it.
+
+        Waits in short slices so that Ctrl-C reaches the main thread at once, calling
+        ``on_tick`` after each (progress display). Should the poller be stuck on a controller
+        that does not answer, the run is stopped from here once its deadline has passed.
+        """
+        while not handle.wait_done(WAIT_SLICE_SECONDS):
+            if on_tick is not None:
+                on_tick(handle)
+            if self._clock() >= handle.deadline + DEADLINE_SLACK_SECONDS:
+                self.stop(handle, "timeout")
+        return handle.outcome()
+
     def stop(self, handle: RunHandle, reason: str) -> None:
         """Stop a run on the controller and end it with ``reason`` (e.g. ``"interrupted"``)."""
         if handle.done:
@@ -174,7 +195,23 @@ class Runner:
             self.client.stop_run(handle.run_id)
             log.info("stopped run %s of %r (%s)", handle.run_id, handle.schedule.title, reason)
         except LeapworkError as exc:
+            handle.stop_error = str(exc)
             log.warning("could not stop run %s: %s", handle.run_id, exc)
+        if reason == "timeout" and handle.poll_error is not None:
+            # Nothing was heard of the run lately: its outcome is unknown, not a timeout.
+            stopped = (
+                f"it could not be stopped: {handle.stop_error}"
+                if handle.stop_error
+                else "it was stopped"
+            )
+            self._fail(
+                handle,
+                RunLost(
+                    f"no answer about run {handle.run_id} until its timeout of "
+                    f"{handle.request.timeout:g}s passed ({handle.poll_error}); {stopped}"
+                ),
+            )
+            return
         self._collect_after_stop(handle, reason)
 
     def stop_all(self, reason: str) -> list[RunHandle]:
@@ -241,9 +278,11 @@ class Runner:
         """One look at a run; schedules the next look or ends the run."""
         try:
             self._poll_once(handle)
-        except AccessKeyRejected as exc:
+        except (AccessKeyRejected, RunLost) as exc:
             self._fail(handle, exc)
         except NotFound as exc:
+            handle.poll_error = exc
+            # Item ids and items may lag behind the status in the first seconds, too.
             if self._clock() - handle.triggered_at > START_GRACE_SECONDS:
                 self._fail(
                     handle, RunLost(f"run {handle.run_id} is unknown to the controller: {exc}")
@@ -251,6 +290,7 @@ class Runner:
         except LeapworkError as exc:
             # Trouble while following is not the schedule's fault: keep following until the
             # run finishes or its timeout passes.
+            handle.poll_error = exc
             log.warning("run %s: %s (still following)", handle.run_id, exc)
         except Exception as exc:  # never let a bug leave a test waiting forever
             log.exception("run %s: unexpected error", handle.run_id)
@@ -273,10 +313,15 @@ class Runner:
             status = self._read_status(handle)
         except (NotFound, ControllerServerError) as exc:
             # Right after runNow the controller may not know the run yet (404 or 500).
-            if now - handle.triggered_at < START_GRACE_SECONDS:
+            if not handle.seen and now - handle.triggered_at < START_GRACE_SECONDS:
                 log.debug("run %s not visible yet: %s", handle.run_id, exc)
+                handle.poll_error = exc
                 return
+            if handle.seen and isinstance(exc, NotFound):
+                # The controller knew the run and has forgotten it (a restart): final.
+                raise RunLost(f"run {handle.run_id} is unknown to the controller: {exc}") from None
             raise
+        handle.seen, handle.poll_error = True, None
         handle.status = status
         log.debug("run %s (%s): %s", handle.run_id, handle.schedule.title, status)
         if status != FINISHED:
@@ -386,6 +431,7 @@ class Runner:
             flows=[handle.flows[i] for i in ids if i in handle.flows],
             elapsed=self._clock() - handle.triggered_at,
             stopped_reason=stopped_reason,
+            stop_error=handle.stop_error if stopped_reason else None,
         )
         log.info(
             "run %s of %r ended: %s",

@@ -38,7 +38,10 @@ class StoppedRun:
 class LeapworkSession:
     def __init__(self, settings: Settings, worker_input: dict[str, Any] | None = None) -> None:
         self.settings = settings
-        self._worker_input = worker_input or {}
+        # Only what this plugin sent: the rest of workerinput holds the whole command line.
+        self._worker_input = {
+            k: v for k, v in (worker_input or {}).items() if k in (WORKER_CONTROLLER, WORKER_KEY)
+        }
         self._lock = threading.Lock()
         self._runner: Runner | None = None
         self._ahead: TriggerAhead | None = None
@@ -61,6 +64,8 @@ class LeapworkSession:
                 "--leapwork-controller=URL (or set LEAPWORK_CONTROLLER, or the "
                 "leapwork_controller ini setting), or --leapwork-emulator to use the built-in one"
             )
+        if self.settings.key is None and self.settings.key_problem:
+            raise SettingsError(self.settings.key_problem)
         if self.settings.key is None:
             raise SettingsError(
                 "Leapwork-marked tests are selected but no access key is configured: set the "
@@ -151,6 +156,8 @@ class LeapworkSession:
         not_taken = {id(h) for h in self._ahead.not_taken()}
         for handle in self._runner.stop_all("stopped at session end"):
             reason = "its test did not run" if id(handle) in not_taken else "interrupted"
+            if handle.stop_error:
+                reason += f"; the stop failed: {handle.stop_error}"
             self.stopped.append(
                 StoppedRun(handle.request.label, handle.schedule.title, handle.run_id, reason)
             )

@@ -161,8 +161,15 @@ def test_check_scenario_demo() -> None:
 @pytest.mark.parametrize("name", ["s.toml", "s.json", "S.TOML"])
 def test_check_scenario_existing_file(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
-    path.write_text("", encoding="utf-8")
+    path.write_text("{}" if name.lower().endswith(".json") else "", encoding="utf-8")
     check_scenario_argument(str(path))
+
+
+def test_check_scenario_invalid_file_is_a_settings_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[[schedules]]\nseconds = 'x'\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"--leapwork-emulator option: .*broken\.toml"):
+        check_scenario_argument(str(path))
 
 
 def test_check_scenario_missing_file(tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ def _match(pattern: tuple[str, ...], segments: list[str]) -> dict[str, str] | No
     if len(pattern) != len(segments):
         return None
     params: dict[str, str] = {}
-    for expected, actual in zip(pattern, segments):
+    for expected, actual in zip(pattern, segments, strict=True):
         if not actual:
             return None
         if expected.startswith("{"):

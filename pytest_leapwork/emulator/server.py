@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -44,9 +46,16 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # 16+ clients connecting at once must not hit a full backlog
 
-    def __init__(self, address: tuple[str, int], emulator: EmulatorServer, family: int) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        emulator: EmulatorServer,
+        family: int,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.address_family = family
         self.emulator = emulator
+        self.ssl_context = ssl_context
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -56,6 +65,21 @@ class _HTTPServer(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name = str(self.server_address[0])
         self.server_port = int(self.server_address[1])
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        # The TLS handshake happens here, in the connection's own thread: done in accept(),
+        # one client that connects and says nothing would stall every other client.
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # a client that does not trust the certificate, or speaks plain HTTP
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            self.shutdown_request(tls)
 
     def track(self, connection: socket.socket, active: bool) -> None:
         with self._connections_lock:
@@ -69,10 +93,8 @@ class _HTTPServer(ThreadingHTTPServer):
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
@@ -187,7 +209,8 @@ class EmulatorServer:
 
     `start()` serves from a daemon thread; `stop()` shuts down and is idempotent. Used as a
     context manager it starts and stops itself. `clock` drives run lifecycles (inject a fake
-    one to step time by hand).
+    one to step time by hand). With `ssl_context` (a server-side `ssl.SSLContext` holding
+    a certificate) it serves HTTPS, and `url` says ``https://``.
     """
 
     def __init__(
@@ -198,12 +221,14 @@ class EmulatorServer:
         port: int = 0,
         base_path: str = "",
         clock: Clock = time.monotonic,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.scenario = scenario if scenario is not None else load_scenario("demo")
         self.access_key = access_key or self.scenario.controller.access_key or DEFAULT_ACCESS_KEY
         self.host = host
         self.base_path = normalize_base_path(base_path)
         self._requested_port = port
+        self.ssl_context = ssl_context
         self._api = ControllerApi(self.scenario, self.access_key, clock, self.base_path)
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -219,7 +244,7 @@ class EmulatorServer:
         if self._httpd is not None:
             return self
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        self._httpd = _HTTPServer((self.host, self._requested_port), self, family)
+        self._httpd = _HTTPServer((self.host, self._requested_port), self, family, self.ssl_context)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.02},  # stop() waits up to one poll interval
@@ -260,11 +285,12 @@ class EmulatorServer:
 
     @property
     def url(self) -> str:
-        """Base URL of the controller, e.g. ``http://127.0.0.1:54321`` (+ base path)."""
+        """Base URL, e.g. ``http://127.0.0.1:54321`` (+ base path; ``https://`` with TLS)."""
         host = self.host if self.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}{self.base_path}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self.port}{self.base_path}"
 
     # --- inspection ------------------------------------------------------------------------
 
