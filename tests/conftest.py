@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+
 # Imported once here: inner in-process pytest runs that import requests afresh fail with
 # "You can only merge into CookieJar".
 import requests  # noqa: F401
-import pytest
 
 import pytest_leapwork.plugin  # noqa: F401
 from pytest_leapwork.emulator import EmulatorServer, load_scenario

@@ -51,12 +51,18 @@ def test_pytest_timeout_stops_the_run_on_the_controller(
     [run] = emulator.runs
     assert run.stopped
     result.stdout.fnmatch_lines(
-        ["*leapwork: runs stopped at session end*", f"*run {run.run_id} stopped (its test was interrupted: Failed)"]
+        [
+            "*leapwork: runs stopped at session end*",
+            f"*run {run.run_id} stopped (its test was interrupted: Failed)",
+        ]
     )
 
 
 def test_random_order_changes_nothing(
-    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    run_pytest: RunPytest,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("PYTEST_ADDOPTS")
     pytester.makepyfile(
@@ -75,7 +81,9 @@ def test_random_order_changes_nothing(
     assert sorted(r.variables["URL"] for r in emulator.runs) == [str(i) for i in range(5)]
 
 
-def test_dist_loadgroup(pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer) -> None:
+def test_dist_loadgroup(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
     pytester.makepyfile(
         """
         import pytest

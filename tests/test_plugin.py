@@ -19,9 +19,7 @@ def run_ids_in(xml_path: Path) -> dict[str, list[str]]:
     root = ET.parse(xml_path).getroot()
     return {
         case.get("name", ""): [
-            p.get("value", "")
-            for p in case.iter("property")
-            if p.get("name") == "leapwork_run_id"
+            p.get("value", "") for p in case.iter("property") if p.get("name") == "leapwork_run_id"
         ]
         for case in root.iter("testcase")
     }
@@ -106,7 +104,9 @@ def test_parametrized_variables_merge_over_marker(
         ("https://b.example.com", "firefox"),
     ]
     ids = run_ids_in(pytester.path / "out.xml")
-    assert sorted(sum(ids.values(), [])) == sorted(r.run_id for r in emulator.runs)
+    assert sorted(run_id for values in ids.values() for run_id in values) == sorted(
+        r.run_id for r in emulator.runs
+    )
     assert all(len(v) == 1 for v in ids.values())
 
 
@@ -218,7 +218,14 @@ def test_every_non_passing_status_fails_and_is_named(
     )
     result = run_pytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*3 of 3 flows did not pass*", "*Errored*Error*", "*Unsure*Inconclusive*", "*Something New*Quarantined*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*3 of 3 flows did not pass*",
+            "*Errored*Error*",
+            "*Unsure*Inconclusive*",
+            "*Something New*Quarantined*",
+        ]
+    )
 
 
 def test_run_without_flows_fails(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
@@ -342,7 +349,9 @@ def test_class_and_module_markers_closest_wins(
     assert sorted(r.schedule_title for r in emulator.runs) == ["Checkout", "Smoke Login"]
 
 
-def test_fixture_without_marker_is_an_error(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
+def test_fixture_without_marker_is_an_error(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makepyfile(
         """
         def test_unmarked(leapwork_schedule):
@@ -386,7 +395,11 @@ def test_wrong_key_is_a_setup_error_and_key_is_not_shown(
     )
     key = "WRONGKEY-SECRET-0042"
     result = pytester.runpytest(
-        f"--leapwork-controller={emulator.url}", f"--leapwork-key={key}", *FAST, "-rA", "--junitxml=out.xml"
+        f"--leapwork-controller={emulator.url}",
+        f"--leapwork-key={key}",
+        *FAST,
+        "-rA",
+        "--junitxml=out.xml",
     )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*key ****0042*", "*HTTP 401*access key*"])
@@ -404,9 +417,13 @@ def test_unreachable_controller(pytester: pytest.Pytester) -> None:
             pass
         """
     )
-    result = pytester.runpytest("--leapwork-controller=http://127.0.0.1:9", "--leapwork-key=" + "k" * 16, *FAST)
+    result = pytester.runpytest(
+        "--leapwork-controller=http://127.0.0.1:9", "--leapwork-key=" + "k" * 16, *FAST
+    )
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*'Smoke Login' could not be started*cannot reach the controller*"])
+    result.stdout.fnmatch_lines(
+        ["*'Smoke Login' could not be started*cannot reach the controller*"]
+    )
 
 
 def test_env_and_ini_configuration(
@@ -432,7 +449,9 @@ def test_env_and_ini_configuration(
     monkeypatch.setenv("LEAPWORK_KEY", emulator.access_key)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([f"leapwork: controller {emulator.url}, key ****{emulator.access_key[-4:]}*"])
+    result.stdout.fnmatch_lines(
+        [f"leapwork: controller {emulator.url}, key ****{emulator.access_key[-4:]}*"]
+    )
 
 
 def test_key_in_ini_is_refused(pytester: pytest.Pytester) -> None:
@@ -465,13 +484,17 @@ def test_missing_controller_is_a_usage_error_only_when_needed(pytester: pytest.P
             pass
         """
     )
-    pytester.runpytest("-p", "no:cacheprovider", "-k", "plain").assert_outcomes(passed=1, deselected=1)
+    pytester.runpytest("-p", "no:cacheprovider", "-k", "plain").assert_outcomes(
+        passed=1, deselected=1
+    )
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*no controller is configured*--leapwork-controller*"])
 
 
-@pytest.mark.parametrize("selection", [["--collect-only"], ["-k", "plain"], ["-m", "not leapwork_schedule"]])
+@pytest.mark.parametrize(
+    "selection", [["--collect-only"], ["-k", "plain"], ["-m", "not leapwork_schedule"]]
+)
 def test_nothing_triggered_for_tests_that_do_not_run(
     pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, selection: list[str]
 ) -> None:
@@ -528,7 +551,9 @@ def test_xdist_records_run_ids(
     result.assert_outcomes(passed=4)
     assert "Warning" not in result.stdout.str()
     ids = run_ids_in(pytester.path / "out.xml")
-    assert sorted(sum(ids.values(), [])) == sorted(r.run_id for r in emulator.runs)
+    assert sorted(run_id for values in ids.values() for run_id in values) == sorted(
+        r.run_id for r in emulator.runs
+    )
     assert len(emulator.runs) == 4
 
 
@@ -542,7 +567,9 @@ def test_emulator_option_runs_without_a_controller(pytester: pytest.Pytester) ->
             assert leapwork_schedule.passed
         """
     )
-    result = pytester.runpytest("--leapwork-emulator", "-p", "no:cacheprovider", "--leapwork-poll-interval=0.1")
+    result = pytester.runpytest(
+        "--leapwork-emulator", "-p", "no:cacheprovider", "--leapwork-poll-interval=0.1"
+    )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["leapwork: controller built-in emulator (scenario demo)*"])
 

@@ -65,7 +65,11 @@ def test_per_flow_junit_report_validates(
 ) -> None:
     pytester.makepyfile(TWO_RUNS)
     result = run_pytest(
-        "-n", workers, "--leapwork-junitxml=reports/flows.xml", "--junitxml=pytest.xml", subprocess=True
+        "-n",
+        workers,
+        "--leapwork-junitxml=reports/flows.xml",
+        "--junitxml=pytest.xml",
+        subprocess=True,
     )
     result.assert_outcomes(passed=1, failed=1)
     report = pytester.path / "reports" / "flows.xml"
@@ -73,7 +77,9 @@ def test_per_flow_junit_report_validates(
     assert not list(report.parent.glob(".leapwork-*")), "temporary file left behind"
 
     suites = {s.name: s for s in junitparser.JUnitXml.fromfile(str(report))}
-    assert set(suites) == {"Smoke Login"} or len(list(junitparser.JUnitXml.fromfile(str(report)))) == 2
+    assert (
+        set(suites) == {"Smoke Login"} or len(list(junitparser.JUnitXml.fromfile(str(report)))) == 2
+    )
     parsed = list(junitparser.JUnitXml.fromfile(str(report)))
     assert len(parsed) == 2
     by_run = {}
@@ -85,7 +91,9 @@ def test_per_flow_junit_report_validates(
         assert suite.name == "Smoke Login"
         assert props["leapwork_schedule_id"] == run.schedule_id
         assert props["variable.URL"] == run.variables["URL"]
-        assert props["pytest_nodeid"].startswith("test_per_flow_junit_report_validates.py::test_login[")
+        assert props["pytest_nodeid"].startswith(
+            "test_per_flow_junit_report_validates.py::test_login["
+        )
         cases = {case.name: case for case in suite}
         assert set(cases) == {"Open Browser", "Log In"}
         assert all(case.classname == "Smoke Login" for case in cases.values())
@@ -103,7 +111,8 @@ def test_per_flow_junit_report_validates(
     # pytest's own report lists the session's RunIds as suite properties, even under xdist.
     root = ET.parse(pytester.path / "pytest.xml").getroot()
     suite_props = [
-        p.get("value") for p in root.find("testsuite").find("properties")  # type: ignore[union-attr]
+        p.get("value")
+        for p in root.find("testsuite").find("properties")  # type: ignore[union-attr]
         if p.get("name") == "leapwork_run_id"
     ]
     assert sorted(suite_props) == sorted(r.run_id for r in emulator.runs)
@@ -121,7 +130,9 @@ def test_per_flow_report_keyframes_of_passed_flows(
             pass
         """
     )
-    run_pytest("--leapwork-junitxml=flows.xml", "--leapwork-junitxml-passed-keyframes").assert_outcomes(passed=1)
+    run_pytest(
+        "--leapwork-junitxml=flows.xml", "--leapwork-junitxml-passed-keyframes"
+    ).assert_outcomes(passed=1)
     SCHEMA.validate(str(pytester.path / "flows.xml"))
     outs = [e.text or "" for e in ET.parse(pytester.path / "flows.xml").iter("system-out")]
     assert len(outs) == 2 and all("Schedule: Checkout" in text for text in outs)
@@ -190,11 +201,16 @@ def test_hooks_adjust_variables_and_see_runs(
     [run] = emulator.runs
     assert run.variables == {"URL": "https://from-hook.example.com/test_hooked"}
     result.stdout.fnmatch_lines(
-        [f"*EVENT started test_hooked Smoke Login {run.run_id}", f"EVENT finished test_hooked {run.run_id} True"]
+        [
+            f"*EVENT started test_hooked Smoke Login {run.run_id}",
+            f"EVENT finished test_hooked {run.run_id} True",
+        ]
     )
 
 
-def test_flow_passed_hook_changes_the_verdict(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
+def test_flow_passed_hook_changes_the_verdict(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
     pytester.makeconftest(
         """
         def pytest_leapwork_flow_passed(item, flow):
@@ -250,7 +266,12 @@ def _run_in_pty(args: list[str], cwd: Path, seconds: float = 30) -> str:
     """Run a command on a pseudo-terminal and return everything it drew."""
     master, slave = pty.openpty()
     process = subprocess.Popen(
-        args, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+        args,
+        cwd=cwd,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
         env={**os.environ, "TERM": "xterm", "COLUMNS": "120"},
     )
     os.close(slave)
@@ -287,11 +308,21 @@ def test_progress_is_drawn_in_place_on_a_terminal(
 ) -> None:
     pytester.makepyfile(PROGRESS_TEST)
     screen = _run_in_pty(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *controller_args, "--leapwork-poll-interval=0.05"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            *controller_args,
+            "--leapwork-poll-interval=0.05",
+        ],
         pytester.path,
     )
     assert "1 passed" in screen
-    assert re.search(r"\x1b7\x1b\[K waiting for 'Half Second' run \w{8}: \w+.*\x1b8", screen), screen
+    assert re.search(r"\x1b7\x1b\[K waiting for 'Half Second' run \w{8}: \w+.*\x1b8", screen), (
+        screen
+    )
     # Erased when the wait ends.
     assert "\x1b7\x1b[K\x1b8" in screen
 
@@ -299,7 +330,16 @@ def test_progress_is_drawn_in_place_on_a_terminal(
 def test_progress_is_silent_with_q(pytester: pytest.Pytester, controller_args: list[str]) -> None:
     pytester.makepyfile(PROGRESS_TEST)
     screen = _run_in_pty(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *controller_args, "--leapwork-poll-interval=0.05"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *controller_args,
+            "--leapwork-poll-interval=0.05",
+        ],
         pytester.path,
     )
     assert "1 passed" in screen

@@ -314,7 +314,7 @@ class ControllerDouble:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> ControllerDouble:  # noqa: PYI034
+    def __enter__(self) -> ControllerDouble:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -463,7 +463,7 @@ class _Handler(BaseHTTPRequestHandler):
         low = [p.lower() for p in parts]
         try:
             self._route(method, parts, low, split.query)
-        except Exception as exc:  # noqa: BLE001 - a bug in the double becomes a 500
+        except Exception as exc:
             self._send(500, f"double error: {exc!r}", "text/plain")
 
     # -- routes --------------------------------------------------------------------------
@@ -583,7 +583,7 @@ class _Handler(BaseHTTPRequestHandler):
         refs = _Refs()
         status = d.run_status(run)
         failed = sum(
-            1 for i in run.items if d.item_status(run, i) not in TRANSIENT + ("Passed", "Done")
+            1 for i in run.items if d.item_status(run, i) not in (*TRANSIENT, "Passed", "Done")
         )
         elapsed = min(run.t(), run.finish_at)
         self._send(

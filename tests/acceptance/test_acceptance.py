@@ -464,7 +464,7 @@ def test_user_suite(
 
     # -- RunId property and what the controller received per run ------------------------------
     seen_runs: dict[str, str] = {}
-    for name, (outcome, schedule_id, variables) in EXPECTED.items():
+    for name, (_outcome, schedule_id, variables) in EXPECTED.items():
         case = s.cases[name]
         if schedule_id is None:
             assert case.run_ids == [], f"{name} ran nothing but carries {PROPERTY} {case.run_ids}"
