@@ -367,6 +367,10 @@ def run_user_session(
         "pytest",
         "-p",
         "no:cacheprovider",
+        # Some scenarios depend on test order (-x); pytest-randomly, installed for the
+        # compatibility tests, would shuffle it.
+        "-p",
+        "no:randomly",
         f"--junitxml={xml}",
         "-o",
         f"junit_family={family}",
