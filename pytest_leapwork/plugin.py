@@ -431,11 +431,6 @@ class Reporting:
         if settings.junitxml:
             write_report(settings.junitxml, recorded, passed_keyframes=settings.passed_keyframes)
 
-    def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """xdist: runs a worker had to stop, for the summary."""
-        output = getattr(node, "workeroutput", {}) or {}
-        self.session.stopped.extend(StoppedRun(**s) for s in output.get(STOPPED_OUTPUT, []))
-
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         if self.session.recorded and config.get_verbosity() >= 0:
             terminalreporter.write_sep("=", "leapwork runs")
@@ -496,3 +491,8 @@ class XdistController:
     def pytest_configure_node(self, node: Any) -> None:
         # One emulator for the whole session, so every worker sees the same controller.
         node.workerinput.update(self.session.worker_settings())
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """Runs a worker had to stop, for the summary."""
+        output = getattr(node, "workeroutput", {}) or {}
+        self.session.stopped.extend(StoppedRun(**s) for s in output.get(STOPPED_OUTPUT, []))

@@ -579,3 +579,19 @@ def test_emulator_option_refuses_a_test_path(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--leapwork-emulator", "tests")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*'tests' is not a scenario*--leapwork-emulator=demo*"])
+
+
+def test_works_without_xdist(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
+    """xdist's hooks are only offered where xdist is installed (pluggy refuses unknown ones)."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.leapwork_schedule("Checkout")
+        def test_it():
+            pass
+        """
+    )
+    result = run_pytest("-p", "no:xdist")
+    result.assert_outcomes(passed=1)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
