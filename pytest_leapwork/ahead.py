@@ -122,3 +122,7 @@ class TriggerAhead:
                 future.set_result(self._start(request, reserved=True))
             except LeapworkError as exc:
                 future.set_exception(exc)
+            except BaseException as exc:
+                # Never leave a test waiting on a start that will not come.
+                future.set_exception(LeapworkError(f"starting the run failed: {exc!r}"))
+                raise

@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .client import encode_variables
-
 MARKER = "leapwork_schedule"
 MARKER_HELP = (
     f"{MARKER}(schedule, *, variables=None, timeout=None): trigger the Leapwork schedule "
@@ -115,6 +113,8 @@ def variable_value(value: Any) -> str:
 
 
 def check_query_length(variables: Mapping[str, str], where: str) -> None:
+    from .client import encode_variables  # requests loads only for sessions that run schedules
+
     length = len(encode_variables(variables))
     if length > MAX_QUERY_LENGTH:
         raise MarkerError(

@@ -61,6 +61,8 @@ class ItemState:
 
 
 ITEM_STATE = pytest.StashKey[ItemState]()
+REPORTING = "leapwork-reporting"
+MARKED_TESTS = "leapwork-marked-tests"
 REQUESTED_WITHOUT_MARKER = pytest.StashKey[bool]()
 SESSION = pytest.StashKey[LeapworkSession]()
 
@@ -98,9 +100,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         config.pluginmanager.register(XdistWorker(session), "leapwork-xdist-worker")
         return
-    config.pluginmanager.register(Reporting(session), "leapwork-reporting")
+    reporting = Reporting(session)
+    config.pluginmanager.register(reporting, REPORTING)
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistController(session), "leapwork-xdist")
+        config.pluginmanager.register(XdistController(session, reporting), "leapwork-xdist")
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
@@ -137,7 +140,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 # -- collection -----------------------------------------------------------------------------
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Parametrized tests share one fixture-name list, so decide who asked for the fixture
     # before adding it to any test.
     explicit = {id(item): FIXTURE in getattr(item, "fixturenames", ()) for item in items}
@@ -151,6 +154,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixturenames = getattr(item, "fixturenames", None)
         if fixturenames is not None and FIXTURE not in fixturenames:
             fixturenames.append(FIXTURE)
+    if _marked(items) and not config.pluginmanager.has_plugin(MARKED_TESTS):
+        reporting = config.pluginmanager.get_plugin(REPORTING)
+        config.pluginmanager.register(MarkedTests(reporting), MARKED_TESTS)
 
 
 def read_marker(markers: list[tuple[Any, pytest.Mark]]) -> ItemState:
@@ -350,25 +356,35 @@ def record_run(item: pytest.Item, handle: RunHandle) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
-    """Fail the test, before its body runs, when its run did not pass."""
-    state = item.stash.get(ITEM_STATE, None)
-    if state is not None and state.run is not None and not state.run.passed:
-        pytest.fail(failure_message(state.run, state.timeout), pytrace=False)
+class MarkedTests:
+    """Hooks run for every test, so registered only in sessions that collected marked tests:
+    the plugin costs nothing per test where it is not used."""
 
+    def __init__(self, reporting: Reporting | None) -> None:
+        self.reporting = reporting  # None on xdist workers: the controller records runs
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    state = item.stash.get(ITEM_STATE, None)
-    if call.when == "teardown" and state is not None and state.run is not None:
-        # Plain data on the report travels to the xdist controller with it.
-        report.leapwork_run = state.run.to_dict()
-        report.leapwork_timeout = state.timeout
-    if call.when == "call" and state is not None and state.run is not None:
-        add_html_extras(item.config, report, state.run)
-    return report
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        """Fail the test, before its body runs, when its run did not pass."""
+        state = item.stash.get(ITEM_STATE, None)
+        if state is not None and state.run is not None and not state.run.passed:
+            pytest.fail(failure_message(state.run, state.timeout), pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        state = item.stash.get(ITEM_STATE, None)
+        if call.when == "teardown" and state is not None and state.run is not None:
+            # Plain data on the report travels to the xdist controller with it.
+            report.leapwork_run = state.run.to_dict()
+            report.leapwork_timeout = state.timeout
+        if call.when == "call" and state is not None and state.run is not None:
+            add_html_extras(item.config, report, state.run)
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.reporting is not None:
+            self.reporting.record(report)
 
 
 def add_html_extras(config: pytest.Config, report: pytest.TestReport, run: LeapworkRun) -> None:
@@ -410,7 +426,8 @@ class Reporting:
     def __init__(self, session: LeapworkSession) -> None:
         self.session = session
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+    def record(self, report: pytest.TestReport) -> None:
+        """Keep the run a test report carries (from this process or an xdist worker)."""
         data = getattr(report, "leapwork_run", None)
         if data is not None:
             run = LeapworkRun.from_dict(data)
@@ -485,8 +502,14 @@ def queued_on_this_worker(item: pytest.Item, nextitem: pytest.Item | None) -> li
 class XdistController:
     """Hooks that only exist on the xdist controller process."""
 
-    def __init__(self, session: LeapworkSession) -> None:
+    def __init__(self, session: LeapworkSession, reporting: Reporting) -> None:
         self.session = session
+        self.reporting = reporting
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Workers' reports carry their runs; xdist marks them with the worker's node."""
+        if getattr(report, "node", None) is not None:
+            self.reporting.record(report)
 
     def pytest_configure_node(self, node: Any) -> None:
         # One emulator for the whole session, so every worker sees the same controller.

@@ -15,9 +15,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from .client import LeapworkClient
 from .errors import (
     AccessKeyRejected,
     ControllerServerError,
@@ -28,6 +27,9 @@ from .errors import (
 )
 from .models import FINISHED, FlowResult, LeapworkRun, Schedule
 from .schedules import ScheduleDirectory
+
+if TYPE_CHECKING:  # requests is imported only once a run is made
+    from .client import LeapworkClient
 
 log = logging.getLogger("pytest_leapwork")
 T = TypeVar("T")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import difflib
 import re
 import threading
+from typing import TYPE_CHECKING
 
-from .client import LeapworkClient
 from .errors import ScheduleAmbiguous, ScheduleDisabled, ScheduleNotFound
 from .models import Schedule
+
+if TYPE_CHECKING:
+    from .client import LeapworkClient
 
 _GUID = re.compile(r"^\{?[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}\}?$")
 

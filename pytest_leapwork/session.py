@@ -8,15 +8,16 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .ahead import TriggerAhead
-from .client import LeapworkClient
 from .config import Settings, SettingsError, Source, parse_controller_url
-from .interrupts import InterruptGuard
 from .junit_flows import RecordedRun
-from .runner import RunHandle, Runner, RunRequest
 from .secret import Secret
+
+if TYPE_CHECKING:
+    from .ahead import TriggerAhead
+    from .interrupts import InterruptGuard
+    from .runner import RunHandle, Runner, RunRequest
 
 log = logging.getLogger("pytest_leapwork")
 
@@ -108,6 +109,12 @@ class LeapworkSession:
         with self._lock:
             runner = self._runner
         if runner is None:
+            # Made on first use, so sessions without a marked test never load requests.
+            from .ahead import TriggerAhead
+            from .client import LeapworkClient
+            from .interrupts import InterruptGuard
+            from .runner import Runner
+
             url, key = self.controller()
             runner = Runner(
                 LeapworkClient(url, key, verify=self.settings.verify),

@@ -392,14 +392,14 @@ def test_get_always_slower_than_the_read_timeout(emulator: EmulatorServer) -> No
 @pytest.fixture
 def short_read_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     """Sessions in this process build their client with a 0.3 s read timeout."""
-    import pytest_leapwork.session as session_module
+    import pytest_leapwork.client as client_module
 
     class ShortTimeoutClient(LeapworkClient):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["read_timeout"] = 0.3
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(session_module, "LeapworkClient", ShortTimeoutClient)
+    monkeypatch.setattr(client_module, "LeapworkClient", ShortTimeoutClient)
 
 
 def test_run_now_read_timeout_in_a_session(
