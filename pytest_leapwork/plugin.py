@@ -516,6 +516,8 @@ class XdistController:
         node.workerinput.update(self.session.worker_settings())
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """Runs a worker had to stop, for the summary."""
+        """Runs a worker had to stop, for the summary; a crashed worker's runs, stopped here."""
         output = getattr(node, "workeroutput", {}) or {}
         self.session.stopped.extend(StoppedRun(**s) for s in output.get(STOPPED_OUTPUT, []))
+        if error is not None:
+            self.session.stop_runs_of_crashed_worker(node.workerinput["workerid"])

@@ -137,6 +137,8 @@ class Runner:
         self._thread: threading.Thread | None = None
         self._poll_pool: ThreadPoolExecutor | None = None
         self._fetch_pool: ThreadPoolExecutor | None = None
+        #: Called with each run once it is triggered, and once it has ended (any way).
+        self.on_started: list[Callable[[RunHandle], None]] = []
         self.on_finished: list[Callable[[RunHandle], None]] = []
 
     # -- public ---------------------------------------------------------------------------
@@ -159,6 +161,7 @@ class Runner:
                 raise RuntimeError("runner is closed")
             self._active.append(handle)
             self._ensure_poller()
+        self._notify(self.on_started, handle)
         self._wake.set()
         return handle
 
@@ -268,13 +271,14 @@ class Runner:
 
     def _after_poll(self, handle: RunHandle, _future: object = None) -> None:
         handle.busy = False
-        if handle.done:
-            for callback in list(self.on_finished):
-                try:
-                    callback(handle)
-                except Exception:  # a listener must not stop the poller
-                    log.exception("on_finished callback failed")
         self._wake.set()
+
+    def _notify(self, listeners: list[Callable[[RunHandle], None]], handle: RunHandle) -> None:
+        for listener in list(listeners):
+            try:
+                listener(handle)
+            except Exception:  # a listener must not stop the poller or a test
+                log.exception("run listener failed")
 
     def _poll(self, handle: RunHandle) -> None:
         """One look at a run; schedules the next look or ends the run."""
@@ -423,6 +427,7 @@ class Runner:
                 return
             self._set_result(handle, ids, stopped_reason)
             handle._done.set()
+        self._notify(self.on_finished, handle)
 
     def _set_result(self, handle: RunHandle, ids: list[str], stopped_reason: str | None) -> None:
         handle.result = LeapworkRun(
@@ -448,3 +453,4 @@ class Runner:
                 return
             handle.error = error
             handle._done.set()
+        self._notify(self.on_finished, handle)

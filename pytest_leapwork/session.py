@@ -6,12 +6,17 @@ Nothing here touches the network until a marked test needs a run.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings, SettingsError, Source, parse_controller_url
+from .errors import LeapworkError
 from .junit_flows import RecordedRun
+from .ledger import RunLedger
 from .secret import Secret
 
 if TYPE_CHECKING:
@@ -24,6 +29,7 @@ log = logging.getLogger("pytest_leapwork")
 # Keys of xdist's workerinput that carry the controller from the xdist controller process.
 WORKER_CONTROLLER = "leapwork_controller"
 WORKER_KEY = "leapwork_key"
+WORKER_LEDGER = "leapwork_ledger_dir"
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,12 @@ class LeapworkSession:
         self.settings = settings
         # Only what this plugin sent: the rest of workerinput holds the whole command line.
         self._worker_input = {
-            k: v for k, v in (worker_input or {}).items() if k in (WORKER_CONTROLLER, WORKER_KEY)
+            k: v
+            for k, v in (worker_input or {}).items()
+            if k in (WORKER_CONTROLLER, WORKER_KEY, WORKER_LEDGER, "workerid")
         }
+        #: Where xdist workers write down their runs (made by the xdist controller).
+        self._ledger_dir: str | None = None
         self._lock = threading.Lock()
         self._runner: Runner | None = None
         self._ahead: TriggerAhead | None = None
@@ -84,12 +94,43 @@ class LeapworkSession:
         return self.settings.controller, self.settings.key
 
     def worker_settings(self) -> dict[str, str]:
-        """What an xdist worker needs to reach the same emulator as every other worker."""
-        if self.settings.emulator is None:
-            return {}
-        url, key = self._start_emulator()
-        # The emulator's key guards a loopback test server, not a real controller.
-        return {WORKER_CONTROLLER: url, WORKER_KEY: key.reveal()}
+        """What an xdist worker needs: where to write down its runs, and the emulator."""
+        with self._lock:
+            if self._ledger_dir is None:
+                self._ledger_dir = tempfile.mkdtemp(prefix="leapwork-runs-")
+        settings = {WORKER_LEDGER: self._ledger_dir}
+        if self.settings.emulator is not None:
+            url, key = self._start_emulator()
+            # The emulator's key guards a loopback test server, not a real controller.
+            settings.update({WORKER_CONTROLLER: url, WORKER_KEY: key.reveal()})
+        return settings
+
+    def _own_ledger(self) -> RunLedger | None:
+        directory = self._worker_input.get(WORKER_LEDGER)
+        if directory is None:
+            return None
+        return RunLedger(
+            os.path.join(directory, f"{self._worker_input.get('workerid', 'gw')}.runs")
+        )
+
+    def stop_runs_of_crashed_worker(self, workerid: str) -> None:
+        """Stop what a worker that died left running, from its ledger (xdist controller)."""
+        if self._ledger_dir is None:
+            return
+        entries = RunLedger(os.path.join(self._ledger_dir, f"{workerid}.runs")).unfinished()
+        if not entries:
+            return
+        try:
+            client = self.runner.client
+        except SettingsError:  # pragma: no cover - a worker with runs had a controller
+            return
+        for entry in entries:
+            reason = "its xdist worker crashed"
+            try:
+                client.stop_run(entry.run_id)
+            except LeapworkError as exc:
+                reason += f"; the stop failed: {exc}"
+            self.stopped.append(StoppedRun(entry.nodeid, entry.schedule, entry.run_id, reason))
 
     def _start_emulator(self) -> tuple[str, Secret]:
         with self._lock:
@@ -129,6 +170,10 @@ class LeapworkSession:
                     if not self._worker_input:  # xdist workers leave Ctrl-C to xdist
                         self._interrupts = InterruptGuard(runner.active)
                         self._interrupts.install()
+                    ledger = self._own_ledger()
+                    if ledger is not None:
+                        runner.on_started.append(ledger.started)
+                        runner.on_finished.append(ledger.ended)
                 else:
                     runner.close()
                 runner = self._runner
@@ -170,6 +215,8 @@ class LeapworkSession:
             )
 
     def close(self) -> None:
+        if self._ledger_dir is not None:
+            shutil.rmtree(self._ledger_dir, ignore_errors=True)
         if self._interrupts is not None:
             self._interrupts.uninstall()
         if self._runner is not None:
