@@ -1,4 +1,4 @@
-"""Tolerant parsing of the controller's JSON: every variant leapwork-api.md lists."""
+"""Tolerant parsing of the controller's JSON: every variant the controller API notes list."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """An independent Leapwork controller double for the acceptance tests.
 
-Written only from ``shared/leapwork-api.md`` (not from the plugin's emulator), so that the
+Written only from the controller API notes (the vendor documentation and clients) (not from the plugin's emulator), so that the
 acceptance suite checks the plugin against a second reading of the API evidence.
 
 What it serves (case-insensitive paths, under ``/api/v4/`` and ``/api/v3/``):

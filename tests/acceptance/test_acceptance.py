@@ -1,9 +1,9 @@
-"""Acceptance: user test modules, written only from DESIGN.md's pinned public surface, run in a
+"""Acceptance: user test modules, written only from the plugin's pinned public surface, run in a
 pytest subprocess against the independent controller double (``controller_double.py``).
 
 Each scenario writes a user's test module into ``tmp_path``, runs ``python -m pytest`` on it
 (cwd = ``tmp_path``) with ``--leapwork-controller`` / ``--leapwork-key`` (or the environment
-variables) and ``--junitxml``, and then checks what DESIGN.md promises: outcomes, failure and error
+variables) and ``--junitxml``, and then checks what the design promises: outcomes, failure and error
 messages, the ``leapwork_run_id`` JUnit property, variable round-trips (what the double received),
 stopping a run on timeout, no PytestWarning and no access key in any output.
 
@@ -76,7 +76,7 @@ MARKER_VARIABLES: dict[str, Any] = {
 SENT_MARKER = {"User": "admin", "Retries": "3", "Headless": "true"}
 
 # ---------------------------------------------------------------------------------------------
-# The user's test module. Only names pinned by DESIGN.md §1 are used.
+# The user's test module. Only names of the pinned public surface are used.
 # ---------------------------------------------------------------------------------------------
 USER_MODULE = '''
 import json
@@ -457,7 +457,7 @@ def test_user_suite(
     assert s.cases, f"no JUnit XML written\n{s.describe()}"
     assert_hygiene(s)
 
-    # -- outcomes (DESIGN.md "Outcomes") ------------------------------------------------------
+    # -- outcomes (the design's "Outcomes") ------------------------------------------------------
     outcomes = {name: c.outcome for name, c in s.cases.items()}
     assert outcomes.get("test_login[broken]") != "passed", (
         f"false pass: flow {FAILING_FLOW!r} ended Failed but is listed in RunItemIds only 0.5 s "
@@ -609,7 +609,7 @@ def test_flow_listed_after_finished_still_counts(
 ) -> None:
     """The controller may report Finished before the last run item id is listed (here 1.0 s
     later, while GET /run/{id} already says Total=2). A failing flow listed late must still fail
-    the test (DESIGN.md "Outcomes": any flow ended Failed), never be dropped for a false pass."""
+    the test (the design's "Outcomes": any flow ended Failed), never be dropped for a false pass."""
     s = run_user_session(user_python, tmp_path, controller, {"test_late.py": LATE_MODULE})
     assert_hygiene(s)
     run_id = assert_run_property(s, controller, "test_flow_listed_late")
@@ -718,7 +718,7 @@ def test_runs_of_tests_that_never_ran_are_stopped(
 ) -> None:
     """``-x`` ends the session after the first failure: a run triggered ahead for a test that
     never ran is stopped before the session ends; a test deselected with ``-k`` triggers
-    nothing (DESIGN.md §3 "Concurrency rule")."""
+    nothing (the design's "Concurrency rule")."""
     s = run_user_session(
         user_python,
         tmp_path,

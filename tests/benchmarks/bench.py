@@ -10,7 +10,7 @@ figure measures, and the latest results, are in docs/benchmarks.md.
   1. session wall time: 12 schedules of 2 s, a real pytest session, default settings vs
      --leapwork-max-in-flight=1; also under -n 2 (pytest-xdist) vs its own baseline.
   2. requests per run: 20 flows, 10 s, 3 failing, driven through Runner + LeapworkClient,
-     vs the official vendor plugins' poll loop (docs: leapwork-api.md section 6.5).
+     vs the official vendor plugins' poll loop (as the vendor CI plugins implement it).
   3. large run: 2,000 flows, 20 ms injected latency per request; time from the status poll
      that says Finished to all results collected, Runner vs one-by-one; tracemalloc peak.
   4. overhead: 3,000 plain tests with the plugin vs -p no:leapwork.
@@ -344,7 +344,7 @@ def f2_ours(emulator: Any) -> int:
 
 
 def vendor_poll_loop(client: Any, run_id: str, interval: float) -> dict[str, Any]:
-    """The official plugins' loop (leapwork-api.md 6.5): sleep, items, keyframes, status."""
+    """The official plugins' loop (as the vendor CI plugins implement it): sleep, items, keyframes, status."""
     processed: dict[str, Any] = {}
     while True:
         time.sleep(interval)  # also before the first check
