@@ -36,7 +36,7 @@ from .marker import (
 from .models import LeapworkRun, Schedule
 from .options import add_options, resolve_settings
 from .progress import Progress
-from .report import failure_message, flows_html, run_summary_lines
+from .report import aligned, failure_message, flows_html, run_summary_lines
 from .runner import RunHandle, RunRequest
 from .session import LeapworkSession, StoppedRun
 
@@ -126,8 +126,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def schedule_listing(schedules: list[Schedule]) -> list[str]:
     rows = [("title", "id", "enabled")]
     rows += [(s.title, s.id, "yes" if s.enabled else "no") for s in schedules if not s.is_temporary]
-    widths = [max(len(row[i]) for row in rows) for i in range(2)]
-    return [f"{r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2]}" for r in rows]
+    return aligned(rows)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -13,15 +13,22 @@ def describe_variables(variables: Mapping[str, str]) -> str:
     return ", ".join(f"{name}={value}" for name, value in variables.items()) or "none"
 
 
+def aligned(rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:
+    """Rows as text columns two spaces apart; the last column is not padded."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        indent
+        + "".join(cell.ljust(width) + "  " for cell, width in zip(row[:-1], widths, strict=True))
+        + row[-1]
+        for row in rows
+    ]
+
+
 def flow_table(flows: Sequence[FlowResult], indent: str = "  ") -> list[str]:
     """Rows of title, status, elapsed and agent, aligned for a CI log."""
     rows = [("flow", "status", "elapsed", "agent")]
     rows += [(f.title, f.status, f"{f.elapsed:.1f}s", f.agent or "-") for f in flows]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return [
-        indent + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3]
-        for row in rows
-    ]
+    return aligned(rows, indent)
 
 
 def failure_message(run: LeapworkRun, timeout: float) -> str:
@@ -80,11 +87,7 @@ def run_summary_lines(recorded: Sequence[RecordedRun]) -> list[str]:
                 describe_variables(run.variables),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(6)]
-    return [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:6])) + "  " + row[6]
-        for row in rows
-    ]
+    return aligned(rows)
 
 
 def flows_html(run: LeapworkRun) -> str:

@@ -41,6 +41,10 @@ class StoppedRun:
     run_id: str
     reason: str
 
+    @classmethod
+    def of(cls, handle: RunHandle, reason: str) -> StoppedRun:
+        return cls(handle.request.label, handle.schedule.title, handle.run_id, reason)
+
 
 class LeapworkSession:
     def __init__(self, settings: Settings, worker_input: dict[str, Any] | None = None) -> None:
@@ -196,9 +200,7 @@ class LeapworkSession:
     def stop_now(self, handle: RunHandle, reason: str) -> None:
         """Stop one run at once (its test was interrupted) and list it as stopped."""
         self.runner.stop(handle, reason)
-        self.stopped.append(
-            StoppedRun(handle.request.label, handle.schedule.title, handle.run_id, reason)
-        )
+        self.stopped.append(StoppedRun.of(handle, reason))
 
     def finish(self) -> None:
         """Stop every run still in flight: started ahead for a test that never ran, or cut off."""
@@ -210,9 +212,7 @@ class LeapworkSession:
             reason = "its test did not run" if id(handle) in not_taken else "interrupted"
             if handle.stop_error:
                 reason += f"; the stop failed: {handle.stop_error}"
-            self.stopped.append(
-                StoppedRun(handle.request.label, handle.schedule.title, handle.run_id, reason)
-            )
+            self.stopped.append(StoppedRun.of(handle, reason))
 
     def close(self) -> None:
         if self._ledger_dir is not None:
