@@ -1002,3 +1002,145 @@ def test_cli_refuses_with_exit_2(args: list[str], expected: str) -> None:
     assert expected in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == ""
+
+
+# --- videos ---------------------------------------------------------------------------------
+
+FLOW_ID = "793602fa-3131-4844-930e-52af8635dcff"
+AGENT_ID = "7dbf7cb6-d5df-4f46-8e16-9bd31238c00a"
+VIDEO_SCENARIO: dict[str, Any] = {
+    "controller": {"queue_seconds": 0.0},
+    "agents": [{"title": "Remote Agent", "id": AGENT_ID}],
+    "schedules": [
+        {
+            "title": "Videos",
+            "id": OPEN_ID,
+            "flows": [
+                {"title": "Recorded", "id": FLOW_ID, "seconds": 1.0, "status": "Failed"},
+                {"title": "Unrecorded", "seconds": 1.0, "video": False},
+            ],
+        }
+    ],
+}
+
+
+def test_video_per_run_item_once_its_flow_ended(start: Start, clock: FakeClock) -> None:
+    api = start(VIDEO_SCENARIO, clock=clock)
+    run_id = api.run_now(OPEN_ID)
+    clock.at(0.5)
+    (recorded,) = api.item_ids(run_id)
+    assert api.get(f"runItems/{recorded}/video").status_code == 404  # still running
+    clock.at(2.5)
+    recorded, unrecorded = api.item_ids(run_id)
+    response = api.get(f"runItems/{recorded}/video", headers={**api.headers, "Accept": "*/*"})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "video/webm"
+    assert response.content.startswith(b"\x1a\x45\xdf\xa3")  # EBML magic
+    assert b"webm" in response.content[:40] and b"V_VP8" in response.content
+    assert int(response.headers["Content-Length"]) == len(response.content) < 2048
+    v3 = api.session.get(api.url(f"RunItems/{recorded}/Video", "v3"), headers=api.headers)
+    assert v3.content == response.content
+    # `video = false` on a flow: its run items have no video.
+    off = api.get(f"runItems/{unrecorded}/video")
+    assert (off.status_code, off.text) == (404, "Asset not found")
+    assert api.get(f"runItems/{UNKNOWN_ID}/video").status_code == 404
+    assert api.server.count_requests("video") == 5
+
+
+def test_video_of_a_cancelled_flow(start: Start, clock: FakeClock) -> None:
+    api = start(VIDEO_SCENARIO, clock=clock)
+    run_id = api.run_now(OPEN_ID)
+    clock.at(0.5)
+    api.put(f"run/{run_id}/stop")
+    recorded, _ = api.item_ids(run_id)
+    assert api.get(f"runItems/{recorded}/video").status_code == 200
+
+
+# --- one flow on one agent: PUT flows/{flowId}/agent/{agentId} -------------------------------
+
+
+def test_run_flow_on_agent_through_a_temporary_schedule(start: Start, clock: FakeClock) -> None:
+    api = start(VIDEO_SCENARIO, clock=clock)
+    response = api.put(f"flows/{FLOW_ID.upper()}/agent/{AGENT_ID}", params={"URL": "x"})
+    assert response.status_code == 200, response.text
+    assert list(response.json()) == ["$id", "RunId"]
+    run_id = response.json()["RunId"]
+    run = api.server.run(run_id)
+    assert run.variables == {"URL": "x"}
+    assert run.schedule.type == "TemporaryScheduleInfo" and run.schedule.title == "Recorded"
+    schedules = api.json("schedules")
+    temporary = [s for s in schedules if s["Type"] == "TemporaryScheduleInfo"]
+    assert [(s["Title"], s["Id"]) for s in temporary] == [("Recorded", run.schedule_id)]
+    assert run.schedule_id not in [e["ScheduleInfo"]["Id"] for e in api.json("schedules/hierarchy")]
+    assert api.json(f"schedules/{run.schedule_id}")["Type"] == "TemporaryScheduleInfo"
+    clock.at(1.5)
+    assert api.status(run_id) == "Finished"
+    (item,) = api.items(run_id)
+    assert (item["FlowInfo"]["FlowId"], item["FlowInfo"]["FlowTitle"]) == (FLOW_ID, "Recorded")
+    assert item["Status"] == "Failed"
+    assert (item["AgentInfo"]["AgentId"], item["AgentInfo"]["AgentTitle"]) == (
+        AGENT_ID,
+        "Remote Agent",
+    )
+    # The same flow, through its schedule, keeps its own agent; the default agent has an id.
+    scheduled = api.run_now(OPEN_ID)
+    clock.at(5)
+    local = api.items(scheduled)[0]["AgentInfo"]
+    assert local["AgentTitle"] == "Local Agent"
+    local_run = api.put(f"flows/{FLOW_ID}/agent/{local['AgentId']}").json()["RunId"]
+    assert api.server.run(local_run).schedule.flows[0].agent == "Local Agent"
+
+
+def test_run_flow_v3_environment_and_is_delete(start: Start, clock: FakeClock) -> None:
+    api = start(VIDEO_SCENARIO, clock=clock)
+    url = api.url(f"flows/{FLOW_ID}/environment/{AGENT_ID}", "v3") + "?isDelete=true&A=1"
+    run_id = api.session.put(url, headers=api.headers).json()["RunId"]
+    run = api.server.run(run_id)
+    assert run.variables == {"A": "1"}  # isDelete is an option, not a variable
+    assert run.schedule_id in [s["Id"] for s in api.json("schedules")]
+    clock.at(1.5)  # finished: the temporary schedule is gone, its run stays readable
+    assert run.schedule_id not in [s["Id"] for s in api.json("schedules")]
+    assert api.get(f"schedules/{run.schedule_id}").status_code == 404
+    assert api.json(f"run/{run_id}")["Status"] == "Finished"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"flows/{UNKNOWN_ID}/agent/{AGENT_ID}",
+        f"flows/{FLOW_ID}/agent/{UNKNOWN_ID}",
+    ],
+)
+def test_run_flow_unknown_flow_or_agent_answers_404(start: Start, path: str) -> None:
+    api = start(VIDEO_SCENARIO)
+    response = api.put(path)
+    assert (response.status_code, response.text) == (404, "Asset not found")
+    assert api.get(path.replace(UNKNOWN_ID, FLOW_ID)).status_code == 405
+    assert api.server.runs == []
+
+
+def test_flow_and_agent_ids_in_scenarios(tmp_path: Path) -> None:
+    scenario = Scenario.from_dict(VIDEO_SCENARIO)
+    recorded, unrecorded = scenario.schedules[0].flows
+    assert recorded.id == recorded.flow_id == FLOW_ID and recorded.video
+    assert re.fullmatch(r"[0-9a-f-]{36}", unrecorded.id) and not unrecorded.video
+    assert Scenario.from_dict(VIDEO_SCENARIO).schedules[0].flows[1].id == unrecorded.id
+    assert scenario.agents[0].id == AGENT_ID
+    path = tmp_path / "bad.toml"
+    for text, message in [
+        ('[[agents]]\ntitle = "A"\nid = "x"\n', "agents[0].id: expected a GUID"),
+        ('[[agents]]\nid = "' + AGENT_ID + '"\n', "agents[0].title: missing"),
+        ('[[agents]]\ntitle = "A"\n[[agents]]\ntitle = "A"\n', "agents[1]: duplicate agent"),
+        (
+            '[[schedules]]\ntitle = "S"\n[[schedules.flows]]\ntitle = "F"\nvideo = "no"\n',
+            "schedules[0].flows[0].video: expected true or false",
+        ),
+        (
+            f'[[schedules]]\ntitle = "S"\n[[schedules.flows]]\ntitle = "F"\nid = "{FLOW_ID}"\n'
+            f'[[schedules.flows]]\ntitle = "G"\nid = "{FLOW_ID}"\n',
+            "schedules[0].flows[1].id: flow id",
+        ),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ScenarioError, match=re.escape(message)):
+            load_scenario(path)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
+import logging
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from .cors import is_loopback
 from .fields import ScenarioError
 from .scenario import load_scenario
 from .server import EmulatorServer
@@ -36,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-path", default="", help="serve under a path prefix, e.g. /leapwork")
     parser.add_argument("--show-key", action="store_true", help="print the AccessKey unmasked")
     parser.add_argument(
+        "-v",
+        "--log",
+        action="store_true",
+        help="log every request to stderr: method, path, status, duration (never the key)",
+    )
+    parser.add_argument(
         "--allow-remote",
         action="store_true",
         help="allow a non-loopback --host (the emulator accepts a well-known key)",
@@ -43,13 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def log_requests() -> None:
+    """Send the emulator's request log to stderr, one line per request."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    emulator_log = logging.getLogger("pytest_leapwork.emulator")
+    emulator_log.addHandler(handler)
+    emulator_log.setLevel(logging.DEBUG)
 
 
 def mask(key: str) -> str:
@@ -71,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if args.log:
+        log_requests()
     server = EmulatorServer(
         scenario, access_key=args.key, host=args.host, port=args.port, base_path=args.base_path
     )

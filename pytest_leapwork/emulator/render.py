@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -116,7 +117,7 @@ ROOT_FOLDER_ID = str(uuid.uuid5(NAMESPACE, "folder:root"))
 ROOT_FOLDER_TITLE = "Emulator"
 
 
-def hierarchy_json(schedules: tuple[ScheduleSpec, ...]) -> list[Json]:
+def hierarchy_json(schedules: Sequence[ScheduleSpec]) -> list[Json]:
     """The documented shape: per schedule its node (with parents up to the root) and info."""
     return [
         {
@@ -144,20 +145,38 @@ def _connection_type(agent: str) -> str:
     return "LocalAgent" if agent == "Local Agent" else "RemoteAgent"
 
 
-def item_json(item: ItemView) -> Json:
-    """GET runItems/{id}: both FlowInfo.Status and a top-level Status (clients read either)."""
+def item_json(item: ItemView, version: str = "v4") -> Json:
+    """GET runItems/{id}: both FlowInfo.Status and a top-level Status (clients read either).
+
+    v4 names the machine `AgentInfo`; v3 named it `EnvironmentInfo`, and v3 clients read that.
+    """
+    machine: tuple[str, Json]
+    if version == "v3":
+        machine = (
+            "EnvironmentInfo",
+            {
+                "EnvironmentId": item.agent_id,
+                "EnvironmentTitle": item.agent,
+                "ConnectionType": _connection_type(item.agent),
+            },
+        )
+    else:
+        machine = (
+            "AgentInfo",
+            {
+                "AgentId": item.agent_id,
+                "AgentTitle": item.agent,
+                "EnvironmentTitle": item.agent,
+                "ConnectionType": _connection_type(item.agent),
+            },
+        )
     return {
         "RunItemId": item.item_id,
         "RunId": item.run_id,
         "AutomationRunId": item.run_id,
         "FlowInfo": {"FlowId": item.flow_id, "FlowTitle": item.flow_title, "Status": item.status},
         "Status": item.status,
-        "AgentInfo": {
-            "AgentId": str(uuid.uuid5(NAMESPACE, f"agent:{item.agent}")),
-            "AgentTitle": item.agent,
-            "EnvironmentTitle": item.agent,
-            "ConnectionType": _connection_type(item.agent),
-        },
+        machine[0]: machine[1],
         "Elapsed": timespan(item.elapsed),
         "ElapsedMilliseconds": round(item.elapsed * 1000.0, 4),
         "ElapsedSeconds": round(item.elapsed, 7),

@@ -24,10 +24,20 @@ ENDPOINTS = (
     "stop_run",
     "stop_schedule",
     "license",
+    "video",
+    "run_flow",
+    "schedules_by_name",
+    "schedule_of_run",
+    "schedule_run_ids",
+    "flow_run_items",
 )
 
-# Endpoints whose successful answer is a JSON array (the rest answer an object).
-ARRAY_ENDPOINTS = frozenset({"schedules", "schedules_hierarchy", "keyframes", "license"})
+# Endpoints whose successful answer is a JSON array (the rest answer an object; `schedule`
+# answers an array when it looks a schedule up by name).
+ARRAY_ENDPOINTS = frozenset(
+    {"schedules", "schedules_hierarchy", "keyframes", "license", "schedules_by_name"}
+    | {"schedule_of_run"}
+)
 
 _API_VERSIONS = ("v3", "v4")
 
@@ -36,10 +46,19 @@ _API_VERSIONS = ("v3", "v4")
 _PATTERNS: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = (
     (("schedules",), "schedules", ("GET",)),
     (("schedules", "hierarchy"), "schedules_hierarchy", ("GET",)),
+    # A schedule id, or else a schedule name (`%` is a wildcard): the documented path clash.
     (("schedules", "{schedule_id}"), "schedule", ("GET",)),
+    (("schedules", "{name}", "paginated"), "schedules_by_name", ("GET",)),
+    (("schedules", "run", "{run_id}"), "schedule_of_run", ("GET",)),
     (("schedules", "{schedule_id}", "runnow"), "run_now", ("PUT",)),
-    (("schedules", "{schedule_id}", "status"), "schedule_status", ("GET",)),
+    # The documented "run status" path takes a run id here; clients send a schedule id.
+    (("schedules", "{id}", "status"), "schedule_status", ("GET",)),
     (("schedules", "{id}", "stop"), "stop_schedule", ("PUT",)),
+    (("schedules", "{schedule_id}", "runids"), "schedule_run_ids", ("GET",)),
+    (("schedules", "{schedule_id}", "runids", "{filter_by}"), "schedule_run_ids", ("GET",)),
+    (("flows", "{flow_id}", "runitems", "all"), "flow_run_items", ("GET",)),
+    (("flows", "{flow_id}", "agent", "{agent_id}"), "run_flow", ("PUT",)),
+    (("flows", "{flow_id}", "environment", "{agent_id}"), "run_flow", ("PUT",)),  # v3 wording
     (("run", "{run_id}"), "run", ("GET",)),
     (("run", "{run_id}", "status"), "run_status", ("GET",)),
     (("run", "{run_id}", "runitemids"), "run_item_ids", ("GET",)),
@@ -48,6 +67,13 @@ _PATTERNS: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = (
     (("runitems", "{item_id}"), "run_item", ("GET",)),
     (("runitems", "{item_id}", "keyframes"), "keyframes", ("GET",)),
     (("runitems", "{item_id}", "keyframes", "{offset}"), "keyframes", ("GET",)),
+    (("runitems", "{item_id}", "keyframe", "{offset}"), "keyframes", ("GET",)),  # v4 doc URL
+    (
+        ("runitems", "{item_id}", "keyframes", "{offset}", "{block_title}", "{log_message}"),
+        "keyframes",
+        ("GET",),
+    ),
+    (("runitems", "{item_id}", "video"), "video", ("GET",)),
     (("license", "active"), "license", ("GET",)),
 )
 
@@ -57,6 +83,7 @@ class Route:
     endpoint: str
     methods: tuple[str, ...]
     params: dict[str, str]
+    version: str = "v4"  # "v3" or "v4": some answers differ (a v3 run item's EnvironmentInfo)
 
 
 def normalize_base_path(base_path: str) -> str:
@@ -76,11 +103,11 @@ def match_route(path: str, base_path: str = "") -> Route | None:
     rest = segments[len(prefix) :]
     if len(rest) < 3 or rest[0] != "api" or rest[1] not in _API_VERSIONS:
         return None
-    rest = rest[2:]
+    version, rest = rest[1], rest[2:]
     for pattern, endpoint, methods in _PATTERNS:
         params = _match(pattern, rest)
         if params is not None:
-            return Route(endpoint, methods, params)
+            return Route(endpoint, methods, params, version)
     return None
 
 

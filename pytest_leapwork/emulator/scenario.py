@@ -6,6 +6,11 @@ A scenario is a TOML or JSON file (same structure in both) or the built-in name 
     queue_seconds = 0.1          # how long a new run stays Queued (default 0.1)
     agents = 0                   # concurrent executing runs; 0 = unlimited (default)
     access_key = "..."           # the AccessKey to require (default EMULATORKEY00001)
+    cors_origins = ["*"]         # origins browsers may call from (default "*" on loopback)
+
+    [[agents]]                   # optional: agents with ids, for PUT flows/{id}/agent/{id}
+    title = "Remote Agent"       # required; flows name their agent by title
+    id = "7dbf..."               # optional GUID; default derived from the title (stable)
 
     [[schedules]]
     title = "Smoke Login"        # required
@@ -20,9 +25,11 @@ A scenario is a TOML or JSON file (same structure in both) or the built-in name 
 
       [[schedules.flows]]        # run one after another
       title = "Log In"           # required
+      id = "7936..."             # optional GUID; default derived from the title (stable)
       seconds = 1.0              # duration (default 1.0)
       status = "Passed"          # final status; any word is passed through (default Passed)
       agent = "Local Agent"      # default "Local Agent"
+      video = true               # GET runItems/{id}/video serves a clip (default true)
       keyframes = [{ level = "Info", block = "Click Login", message = "Clicked" }]
 
         [[schedules.flows.when]] # first matching rule wins
@@ -96,19 +103,36 @@ class WhenRule:
         return any(k.lower() == wanted and v == self.equals for k, v in variables.items())
 
 
+DEFAULT_AGENT = "Local Agent"
+
+
+def default_flow_id(title: str) -> str:
+    # One id per title, as one flow asset can sit in several schedules.
+    return str(uuid.uuid5(NAMESPACE, f"flow:{title}"))
+
+
+def default_agent_id(title: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"agent:{title}"))
+
+
 @dataclass(frozen=True)
 class FlowSpec:
     title: str
     seconds: float = 1.0
     status: str = "Passed"
-    agent: str = "Local Agent"
+    agent: str = DEFAULT_AGENT
     keyframes: tuple[KeyframeSpec, ...] = ()
     when: tuple[WhenRule, ...] = ()
+    id: str = ""  # "" = derived from the title
+    video: bool = True  # whether GET runItems/{id}/video serves a clip
+
+    def __post_init__(self) -> None:
+        flow_id = str(uuid.UUID(self.id)) if self.id else default_flow_id(self.title)
+        object.__setattr__(self, "id", flow_id)
 
     @property
     def flow_id(self) -> str:
-        # One id per title, as one flow asset can sit in several schedules.
-        return str(uuid.uuid5(NAMESPACE, f"flow:{self.title}"))
+        return self.id
 
     def outcome(self, variables: Mapping[str, str]) -> Outcome:
         for rule in self.when:
@@ -147,10 +171,24 @@ class ScheduleSpec:
 
 
 @dataclass(frozen=True)
+class AgentSpec:
+    """An agent flows can run on; `PUT flows/{flowId}/agent/{agentId}` names it by id."""
+
+    title: str
+    id: str = ""  # "" = derived from the title
+
+    def __post_init__(self) -> None:
+        agent_id = str(uuid.UUID(self.id)) if self.id else default_agent_id(self.title)
+        object.__setattr__(self, "id", agent_id)
+
+
+@dataclass(frozen=True)
 class ControllerSpec:
     queue_seconds: float = 0.1
     agents: int = 0
     access_key: str | None = None
+    # Origins a browser page may call the emulator from ("*" = any); None = "*" on loopback.
+    cors_origins: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +197,7 @@ class Scenario:
     schedules: tuple[ScheduleSpec, ...] = ()
     faults: tuple[Fault, ...] = ()
     source: str = "<scenario>"
+    agents: tuple[AgentSpec, ...] = ()
 
     def __post_init__(self) -> None:
         seen: dict[str, int] = {}
@@ -169,6 +208,24 @@ class Scenario:
                     f" (also schedules[{seen[schedule.id]}]); give one of them an explicit id"
                 )
             seen[schedule.id] = index
+        flow_titles: dict[str, str] = {}
+        for index, schedule in enumerate(self.schedules):
+            for position, flow in enumerate(schedule.flows):
+                title = flow_titles.setdefault(flow.id, flow.title)
+                if title != flow.title:
+                    raise ScenarioError(
+                        f"{self.source}: schedules[{index}].flows[{position}].id: flow id"
+                        f" {flow.id} is also the id of flow {title!r}; one flow id, one title"
+                    )
+        agent_ids: dict[str, int] = {}
+        for index, agent in enumerate(self.agents):
+            for key in (agent.id, agent.title):
+                if key in agent_ids:
+                    raise ScenarioError(
+                        f"{self.source}: agents[{index}]: duplicate agent {key!r}"
+                        f" (also agents[{agent_ids[key]}])"
+                    )
+                agent_ids[key] = index
 
     @classmethod
     def from_dict(cls, data: object, source: str = "<scenario>") -> Scenario:
@@ -210,19 +267,61 @@ def _parse_text(text: str, name: str, suffix: str) -> Scenario:
 
 
 def _parse_scenario(top: Table) -> Scenario:
-    top.only("controller", "schedules", "faults")
+    top.only("controller", "agents", "schedules", "faults")
     controller = ControllerSpec()
     controller_table = top.optional_table("controller")
     if controller_table is not None:
-        controller_table.only("queue_seconds", "agents", "access_key")
+        controller_table.only("queue_seconds", "agents", "access_key", "cors_origins")
         controller = ControllerSpec(
             queue_seconds=controller_table.number_or("queue_seconds", 0.1),
             agents=controller_table.int_or("agents", 0),
             access_key=controller_table.optional_str("access_key"),
+            cors_origins=_parse_origins(controller_table),
         )
+    agents = tuple(_parse_agent(t) for t in top.tables("agents") or [])
     schedules = tuple(_parse_schedule(t) for t in top.tables("schedules") or [])
     faults = tuple(parse_fault(t) for t in top.tables("faults") or [])
-    return Scenario(controller, schedules, faults, top.source)
+    return Scenario(controller, schedules, faults, top.source, agents)
+
+
+def _parse_origins(table: Table) -> tuple[str, ...] | None:
+    origins = table.optional_str_list("cors_origins")
+    if origins is None:
+        return None
+    for index, origin in enumerate(origins):
+        if origin != "*" and not is_origin(origin):
+            table.fail(
+                f"cors_origins[{index}]",
+                f'expected "*" or an origin like "http://host:8080", got {origin!r}',
+            )
+    return tuple(origins)
+
+
+def is_origin(text: str) -> bool:
+    """`scheme://host[:port]`, without path, query or trailing slash, as browsers send it."""
+    scheme, sep, rest = text.partition("://")
+    return (
+        bool(sep)
+        and scheme.lower() in ("http", "https")
+        and bool(rest)
+        and not any(char in rest for char in "/?#@ ")
+    )
+
+
+def _guid(table: Table, key: str) -> str:
+    value = table.optional_str(key)
+    if value is None:
+        return ""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        table.fail(key, f"expected a GUID, got {value!r}")
+    return value
+
+
+def _parse_agent(table: Table) -> AgentSpec:
+    table.only("title", "id")
+    return AgentSpec(title=table.required_str("title"), id=_guid(table, "id"))
 
 
 def _parse_schedule(table: Table) -> ScheduleSpec:
@@ -238,12 +337,7 @@ def _parse_schedule(table: Table) -> ScheduleSpec:
         "reject_when_running",
         "flows",
     )
-    schedule_id = table.optional_str("id")
-    if schedule_id is not None:
-        try:
-            uuid.UUID(schedule_id)
-        except ValueError:
-            table.fail("id", f"expected a GUID, got {schedule_id!r}")
+    schedule_id = _guid(table, "id")
     variables = table.optional_str_list("variables")
     if variables is not None:
         lowered = [name.lower() for name in variables]
@@ -252,7 +346,7 @@ def _parse_schedule(table: Table) -> ScheduleSpec:
                 table.fail(f"variables[{index}]", f"duplicate variable name {variables[index]!r}")
     return ScheduleSpec(
         title=table.required_str("title"),
-        id=schedule_id or "",
+        id=schedule_id,
         enabled=table.bool_or("enabled", True),
         type=table.choice_or("type", SCHEDULE_TYPES, "ScheduleInfo"),
         description=table.optional_str("description") or "",
@@ -265,12 +359,14 @@ def _parse_schedule(table: Table) -> ScheduleSpec:
 
 
 def _parse_flow(table: Table) -> FlowSpec:
-    table.only("title", "seconds", "status", "agent", "keyframes", "when")
+    table.only("title", "id", "seconds", "status", "agent", "video", "keyframes", "when")
     return FlowSpec(
         title=table.required_str("title"),
+        id=_guid(table, "id"),
         seconds=table.number_or("seconds", 1.0),
         status=table.str_or("status", "Passed"),
-        agent=table.str_or("agent", "Local Agent"),
+        agent=table.str_or("agent", DEFAULT_AGENT),
+        video=table.bool_or("video", True),
         keyframes=_parse_keyframes(table) or (),
         when=tuple(_parse_when(t) for t in table.tables("when") or []),
     )

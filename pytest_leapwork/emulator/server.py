@@ -16,7 +16,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .api import ControllerApi, Response, text
+from .api import ControllerApi, Request, Response, text
+from .cors import CorsPolicy
 from .faults import Fault
 from .routes import ENDPOINTS, normalize_base_path
 from .scenario import Scenario, load_scenario
@@ -25,6 +26,18 @@ from .state import Clock, EmulatedRun
 DEFAULT_ACCESS_KEY = "EMULATORKEY00001"
 
 logger = logging.getLogger("pytest_leapwork.emulator")
+# One DEBUG line per request: method, path (never the query), status, duration. Never the key.
+request_log = logging.getLogger("pytest_leapwork.emulator.requests")
+
+# Reason phrases of the controller's non-standard codes, so clients that print the status
+# text print something (the words are what the clients say the codes mean).
+REASON_PHRASES = {
+    444: "Schedule Has No Cases",
+    445: "License Expired",
+    446: "Not Enough Disk Space",
+    448: "Cache Timeout",
+    455: "Database Not Responding",
+}
 
 if TYPE_CHECKING:  # typing.Self is 3.11+; typing_extensions is only needed by the type checker
     from typing_extensions import Self
@@ -141,10 +154,14 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message if message is not None else REASON_PHRASES.get(code))
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the emulator's requests are inspected through EmulatorServer.requests
 
     def _serve(self) -> None:
+        began = time.perf_counter()
         if not self._discard_body():
             self._send(text(400, "Bad request body"))
             self.close_connection = True
@@ -152,9 +169,10 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         query = parse_qsl(split.query, keep_blank_values=True)
         emulator = self.server.emulator
+        headers = {name.lower(): value for name, value in self.headers.items()}
         try:
             endpoint, response = emulator._api.handle(
-                self.command, split.path, query, self.headers.get("AccessKey")
+                Request(self.command, split.path, query, headers)
             )
         except Exception:  # a bug in the emulator must not look like a dropped connection
             logger.exception("emulator failed on %s %s", self.command, self.path)
@@ -171,8 +189,17 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if response.close:
             self.close_connection = True
-            return
-        self._send(response)
+        else:
+            self._send(response)
+        if request_log.isEnabledFor(logging.DEBUG):
+            answered = str(response.status) if not response.close else "dropped"
+            request_log.debug(
+                "%s %s %s %.1f ms",
+                self.command,
+                split.path,
+                answered,
+                (time.perf_counter() - began) * 1000.0,
+            )
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)
@@ -229,7 +256,8 @@ class EmulatorServer:
         self.base_path = normalize_base_path(base_path)
         self._requested_port = port
         self.ssl_context = ssl_context
-        self._api = ControllerApi(self.scenario, self.access_key, clock, self.base_path)
+        cors = CorsPolicy.for_host(self.scenario.controller.cors_origins, host)
+        self._api = ControllerApi(self.scenario, self.access_key, clock, self.base_path, cors)
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._httpd: _HTTPServer | None = None

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 
-from .scenario import Outcome, Scenario, ScheduleSpec
+from .scenario import DEFAULT_AGENT, FlowSpec, Outcome, Scenario, ScheduleSpec, default_agent_id
 
 QUEUED, EXECUTING, FINISHED = "Queued", "Executing", "Finished"
 PASSING_STATUSES = frozenset({"Passed", "Done"})
@@ -26,6 +28,15 @@ INVALID_VARIABLE = "Variable name is invalid or variable with such name is alrea
 # Emulator choices: no source shows what a real controller answers in these two cases.
 SCHEDULE_DISABLED = "Schedule is disabled"
 SCHEDULE_RUNNING = "Schedule is already running"
+# ASP.NET Web API's answer to a parameter it cannot bind (an unknown filter name).
+INVALID_REQUEST = "The request is invalid."
+# `isDelete=true` on PUT flows/{id}/agent/{id}: drop the temporary schedule once its run ends.
+IS_DELETE = "isdelete"
+# GET schedules/{id}/runIds/{filterBy}: documented filters and how far back each reaches.
+RUN_ID_FILTERS = (
+    "NoFilter", "LastMinute", "LastHour", "LastDay", "LastWeek", "LastMonth", "LastYear",
+    "ThisHour", "ThisDay", "ThisWeek", "ThisMonth", "ThisYear", "LastDays",
+)  # fmt: skip
 
 Clock = Callable[[], float]
 
@@ -47,6 +58,7 @@ class ItemView:
     flow_title: str
     status: str
     agent: str
+    agent_id: str
     elapsed: float
     created_at: float  # wall-clock seconds since the epoch
 
@@ -154,8 +166,21 @@ class Controller:
         self._lock = threading.Lock()
         self._queue_seconds = scenario.controller.queue_seconds
         self._agents = scenario.controller.agents
-        self.schedules = scenario.schedules
+        self._scenario_schedules = scenario.schedules
         self._schedules = {schedule.id: schedule for schedule in scenario.schedules}
+        # Temporary schedules made by run_flow, each with its run and its isDelete wish.
+        self._temporary: dict[str, tuple[ScheduleSpec, EmulatedRun, bool]] = {}
+        self._flows: dict[str, FlowSpec] = {}
+        for schedule in scenario.schedules:
+            for flow in schedule.flows:
+                self._flows.setdefault(flow.id, flow)
+        # Agents by id: declared ones, then every agent a flow names (ids derived from titles).
+        self._agent_titles: dict[str, str] = {agent.id: agent.title for agent in scenario.agents}
+        self._agent_ids = {title: agent_id for agent_id, title in self._agent_titles.items()}
+        for title in [DEFAULT_AGENT, *(flow.agent for flow in self._flows.values())]:
+            if title not in self._agent_ids:
+                self._agent_ids[title] = default_agent_id(title)
+                self._agent_titles.setdefault(default_agent_id(title), title)
         self._runs: dict[str, EmulatedRun] = {}
         self._runs_by_schedule: dict[str, list[EmulatedRun]] = {}
         self._items: dict[str, tuple[EmulatedRun, int]] = {}
@@ -168,39 +193,70 @@ class Controller:
 
     # --- schedules -------------------------------------------------------------------------
 
+    def schedules(self) -> list[ScheduleSpec]:
+        """The scenario's schedules, then the temporary ones run_flow made (still kept)."""
+        with self._lock:
+            now = self._clock()
+            self._advance(now)
+            kept = [s for s, run, delete in self._temporary.values() if not _gone(run, delete, now)]
+        return [*self._scenario_schedules, *kept]
+
     def schedule(self, schedule_id: str) -> ScheduleSpec:
-        schedule = self._schedules.get(schedule_id.lower())
+        key = schedule_id.lower()
+        schedule = self._schedules.get(key)
         if schedule is None:
             raise ApiError(404, ASSET_NOT_FOUND)
+        if key in self._temporary:
+            with self._lock:
+                now = self._clock()
+                self._advance(now)
+                if _gone(self._temporary[key][1], self._temporary[key][2], now):
+                    raise ApiError(404, ASSET_NOT_FOUND)
         return schedule
+
+    def schedules_by_name(self, pattern: str) -> list[ScheduleSpec]:
+        """Schedules whose title matches `pattern` (`%` any text; letter case ignored)."""
+        found = [s for s in self.schedules() if like(s.title, pattern)]
+        if not found:
+            raise ApiError(404, ASSET_NOT_FOUND)
+        return found
 
     def run_now(self, schedule_id: str, query: Sequence[tuple[str, str]]) -> str:
         schedule = self.schedule(schedule_id)
         if not schedule.enabled:
             raise ApiError(400, SCHEDULE_DISABLED)
         variables = _check_variables(schedule, query)
-        outcomes = [flow.outcome(variables) for flow in schedule.flows]
-        queue = self._queue_seconds if schedule.queue_seconds is None else schedule.queue_seconds
         with self._lock:
-            now = self._clock()
-            self._advance(now)
-            earlier = self._runs_by_schedule.setdefault(schedule.id, [])
-            if schedule.reject_when_running and any(
-                _status_at(run, now) != FINISHED for run in earlier
-            ):
-                raise ApiError(410, SCHEDULE_RUNNING)
-            self._seq += 1
-            run = EmulatedRun(self, self._seq, schedule, variables, outcomes, now, queue)
-            self._runs[run.run_id] = run
-            earlier.append(run)
-            for index, item_id in enumerate(run.item_ids):
-                self._items[item_id] = (run, index)
-            bisect.insort(self._pending, run, key=lambda r: (r.earliest, r.seq))
-            self._advance(now)
+            return self._start(schedule, variables).run_id
+
+    def run_flow(self, flow_id: str, agent_id: str, query: Sequence[tuple[str, str]]) -> str:
+        """Run one flow on one agent through a new temporary schedule, as the controller does."""
+        flow = self._flows.get(flow_id.lower())
+        agent = self._agent_titles.get(agent_id.lower())
+        if flow is None or agent is None:
+            raise ApiError(404, ASSET_NOT_FOUND)
+        delete = any(n.lower() == IS_DELETE and v.lower() == "true" for n, v in query)
+        query = [(name, value) for name, value in query if name.lower() != IS_DELETE]
+        schedule = ScheduleSpec(
+            title=flow.title,
+            id=str(uuid.uuid4()),
+            type="TemporaryScheduleInfo",
+            description=f"Run of flow '{flow.title}' on agent '{agent}'",
+            flows=(replace(flow, agent=agent),),
+        )
+        variables = _check_variables(schedule, query)
+        with self._lock:
+            run = self._start(schedule, variables)
+            self._schedules[schedule.id] = schedule
+            self._temporary[schedule.id] = (schedule, run, delete)
         return run.run_id
 
-    def schedule_status(self, schedule_id: str) -> str:
-        schedule = self.schedule(schedule_id)
+    def schedule_status(self, schedule_or_run_id: str) -> str:
+        """A schedule's status; given a run id (the documented path), that run's status."""
+        key = schedule_or_run_id.lower()
+        if key in self._runs and key not in self._schedules:
+            return self.run_status(key)
+        schedule = self.schedule(key)
         with self._lock:
             now = self._clock()
             self._advance(now)
@@ -209,6 +265,41 @@ class Controller:
                 if status != FINISHED:
                     return status
         return FINISHED
+
+    def schedule_of_run(self, run_id: str) -> ScheduleSpec:
+        with self._lock:
+            return self._run(run_id).schedule
+
+    def schedule_run_ids(self, schedule_id: str, filter_by: str, count: int) -> list[str]:
+        """Run ids of a schedule, newest first, by a documented filter and `count`."""
+        schedule = self.schedule(schedule_id)
+        by_name = {name.lower(): name for name in RUN_ID_FILTERS}
+        name = by_name.get((filter_by or "NoFilter").lower())
+        if name is None:
+            raise ApiError(400, INVALID_REQUEST)
+        with self._lock:
+            runs = list(reversed(self._runs_by_schedule.get(schedule.id, [])))
+        if name != "NoFilter":
+            since = _filter_start(name, count, datetime.now(timezone.utc))
+            runs = [run for run in runs if self.wall(run.created_at) >= since]
+        if count > 0 and name != "LastDays":
+            runs = runs[:count]
+        return [run.run_id for run in runs]
+
+    def flow_run_items(self, flow_id: str) -> list[str]:
+        """Every listed run item of one flow, over all runs, oldest first."""
+        key = flow_id.lower()
+        if key not in self._flows:
+            raise ApiError(404, ASSET_NOT_FOUND)
+        with self._lock:
+            now = self._clock()
+            self._advance(now)
+            return [
+                item_id
+                for run in self._runs.values()
+                for index, item_id in enumerate(run.item_ids[: self._visible(run, now)])
+                if run.schedule.flows[index].id == key
+            ]
 
     # --- runs ------------------------------------------------------------------------------
 
@@ -323,9 +414,19 @@ class Controller:
             flow.title,
             status,
             flow.agent,
+            self._agent_ids.get(flow.agent) or default_agent_id(flow.agent),
             elapsed,
             self.wall(started),
         )
+
+    def check_video(self, item_id: str) -> None:
+        """404 unless the run item has ended and its flow records a video."""
+        with self._lock:
+            now = self._clock()
+            self._advance(now)
+            run, index = self._visible_item(item_id, now)
+            if not run.schedule.flows[index].video or not _is_final(run, index, now):
+                raise ApiError(404, ASSET_NOT_FOUND)
 
     def keyframes(self, item_id: str) -> list[KeyframeView]:
         with self._lock:
@@ -348,6 +449,26 @@ class Controller:
         ]
 
     # --- internals (caller holds the lock) -------------------------------------------------
+
+    def _start(self, schedule: ScheduleSpec, variables: dict[str, str]) -> EmulatedRun:
+        outcomes = [flow.outcome(variables) for flow in schedule.flows]
+        queue = self._queue_seconds if schedule.queue_seconds is None else schedule.queue_seconds
+        now = self._clock()
+        self._advance(now)
+        earlier = self._runs_by_schedule.setdefault(schedule.id, [])
+        if schedule.reject_when_running and any(
+            _status_at(run, now) != FINISHED for run in earlier
+        ):
+            raise ApiError(410, SCHEDULE_RUNNING)
+        self._seq += 1
+        run = EmulatedRun(self, self._seq, schedule, variables, outcomes, now, queue)
+        self._runs[run.run_id] = run
+        earlier.append(run)
+        for index, item_id in enumerate(run.item_ids):
+            self._items[item_id] = (run, index)
+        bisect.insort(self._pending, run, key=lambda r: (r.earliest, r.seq))
+        self._advance(now)
+        return run
 
     def _run(self, run_id: str) -> EmulatedRun:
         run = self._runs.get(run_id.lower())
@@ -466,6 +587,42 @@ class Controller:
             message = f"Flow ended with status '{outcome.status}'"
             entries.append((end, "Error", outcome.status, message, None))
         return entries
+
+
+def like(value: str, pattern: str) -> bool:
+    """SQL LIKE with `%` only, ignoring letter case (as the controller's database compares)."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("%"))
+    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
+
+
+def _gone(run: EmulatedRun, delete: bool, now: float) -> bool:
+    """A temporary schedule asked to be deleted is gone once its run has finished."""
+    return delete and _status_at(run, now) == FINISHED
+
+
+def _filter_start(name: str, count: int, now: datetime) -> float:
+    """Epoch seconds from which a run-id filter keeps runs."""
+    spans = {
+        "LastMinute": timedelta(minutes=1),
+        "LastHour": timedelta(hours=1),
+        "LastDay": timedelta(days=1),
+        "LastWeek": timedelta(weeks=1),
+        "LastMonth": timedelta(days=30),
+        "LastYear": timedelta(days=365),
+        "LastDays": timedelta(days=max(count, 0)),
+    }
+    if name in spans:
+        return (now - spans[name]).timestamp()
+    start = now.replace(minute=0, second=0, microsecond=0)
+    if name != "ThisHour":
+        start = start.replace(hour=0)
+    if name == "ThisWeek":
+        start -= timedelta(days=start.weekday())
+    elif name == "ThisMonth":
+        start = start.replace(day=1)
+    elif name == "ThisYear":
+        start = start.replace(month=1, day=1)
+    return start.timestamp()
 
 
 def _is_final(run: EmulatedRun, index: int, now: float) -> bool:
