@@ -1144,3 +1144,178 @@ def test_flow_and_agent_ids_in_scenarios(tmp_path: Path) -> None:
         path.write_text(text)
         with pytest.raises(ScenarioError, match=re.escape(message)):
             load_scenario(path)
+
+
+# --- v3 shapes ------------------------------------------------------------------------------
+
+
+def test_v3_run_item_has_environment_info_v4_agent_info(api: Api, clock: FakeClock) -> None:
+    run_id = api.run_now(THREE_ID)
+    clock.at(20)
+    item_id = api.item_ids(run_id)[2]
+    v4 = api.json(f"runItems/{item_id}")
+    v3 = api.session.get(api.url(f"runItems/{item_id}", "v3"), headers=api.headers).json()
+    assert "EnvironmentInfo" not in v4 and "AgentInfo" not in v3
+    assert list(v3) == [
+        "$id", "RunItemId", "RunId", "AutomationRunId", "FlowInfo", "Status", "EnvironmentInfo",
+        "Elapsed", "ElapsedMilliseconds", "ElapsedSeconds", "CreatedAt", "RunType",
+    ]  # fmt: skip
+    assert numbered(v3)
+    environment = v3["EnvironmentInfo"]
+    assert list(environment) == ["$id", "EnvironmentId", "EnvironmentTitle", "ConnectionType"]
+    assert environment["EnvironmentId"] == v4["AgentInfo"]["AgentId"]
+    assert environment["EnvironmentTitle"] == v4["AgentInfo"]["AgentTitle"] == "Remote 7"
+    assert environment["ConnectionType"] == "RemoteAgent"
+    assert {k: v for k, v in v3.items() if k != "EnvironmentInfo"} == {
+        k: v for k, v in v4.items() if k != "AgentInfo"
+    }
+
+
+# --- documented endpoints beyond what the CI plugins call -----------------------------------
+
+
+def test_schedule_status_by_run_id_the_documented_path(api: Api, clock: FakeClock) -> None:
+    run_id = api.run_now(THREE_ID)
+    assert api.json(f"schedules/{run_id}/status") == {"$id": "1", "Status": "Queued"}
+    clock.at(1.5)
+    assert api.json(f"schedules/{run_id.upper()}/status")["Status"] == "Executing"
+    clock.at(20)
+    assert api.json(f"schedules/{run_id}/status")["Status"] == "Finished"
+
+
+def test_keyframe_variants(api: Api, clock: FakeClock) -> None:
+    run_id = api.run_now(THREE_ID)
+    clock.at(20)
+    item_c = api.item_ids(run_id)[2]
+    every = api.json(f"runItems/{item_c}/keyframes")
+    assert api.json(f"runItems/{item_c}/keyframe/1") == api.json(f"runItems/{item_c}/keyframes/1")
+    assert [k["Id"] for k in api.json(f"runItems/{item_c}/keyframe/1")] == [
+        k["Id"] for k in every[1:]
+    ]
+    # /keyframes/{offset}/{blockTitle}/{logMessage}: `%` is a wildcard, letter case ignored.
+    assert [k["LogMessage"] for k in api.json(f"runItems/{item_c}/keyframes/0/%/%")] == [
+        k["LogMessage"] for k in every
+    ]
+    only = api.json(f"runItems/{item_c}/keyframes/0/blk/TW%")
+    assert [(k["BlockTitle"], k["LogMessage"]) for k in only] == [("Blk", "two")]
+    assert numbered(only)
+    ids = [k["Id"] for k in api.json(f"runItems/{item_c}/keyframes/0/%25/scheduled%25")]
+    assert ids == [every[1]["Id"]]
+    assert api.json(f"runItems/{item_c}/keyframes/1/%/%")[0]["Id"] == every[1]["Id"]
+    assert api.json(f"runItems/{item_c}/keyframes/0/Blk/one") == []
+
+
+def test_schedules_by_name_and_paginated(api: Api) -> None:
+    (three, temp) = api.json("schedules/Three")
+    assert (three["Id"], temp["Id"], three["Title"]) == (THREE_ID, TEMP_ID, "Three")
+    assert three == api.json(f"schedules/{THREE_ID}")
+    assert [s["Title"] for s in api.json("schedules/%25e%25")] == [
+        "Three", "Empty", "Open", "Three",
+    ]  # fmt: skip
+    assert [s["Title"] for s in api.json("schedules/o%")] == ["Open", "Off"]  # `%` unencoded
+    assert api.get("schedules/Nothing%20Like%20It").status_code == 404
+    paged = [
+        [s["Title"] for s in api.json(f"schedules/%25/paginated?pageNumber={n}&perPage=3")]
+        for n in (1, 2, 3, 4)
+    ]
+    assert paged == [["Three", "Empty", "Open"], ["Off", "NoVars", "Lag"], ["Three"], []]
+    assert [s["Title"] for s in api.json("schedules/%25/paginated")] == ["Three"]  # 1 per page
+    bad = api.get("schedules/%25/paginated?pageNumber=0")
+    assert (bad.status_code, bad.json()) == (
+        400,
+        {"$id": "1", "Message": "The request is invalid."},
+    )
+
+
+def test_schedule_of_a_run(api: Api) -> None:
+    run_id = api.run_now(OPEN_ID)
+    (schedule,) = api.json(f"schedules/run/{run_id}")
+    assert (schedule["Id"], schedule["Title"], schedule["Type"]) == (
+        OPEN_ID,
+        "Open",
+        "ScheduleInfo",
+    )
+    assert "RunListSteps" in schedule and numbered([schedule])
+    assert api.get(f"schedules/run/{UNKNOWN_ID}").status_code == 404
+
+
+def test_run_ids_of_a_schedule_by_filter(api: Api, clock: FakeClock) -> None:
+    first = api.run_now(THREE_ID)
+    clock.at(1)
+    second = api.run_now(THREE_ID)
+    api.run_now(OPEN_ID)
+    assert api.json(f"schedules/{THREE_ID}/runIds") == {"$id": "1", "runIds": [second, first]}
+    assert api.json(f"schedules/{THREE_ID}/runIds/?count=1")["runIds"] == [second]
+    for name in ("NoFilter", "lastminute", "LastHour", "LastWeek", "ThisYear"):
+        assert api.json(f"schedules/{THREE_ID}/runIds/{name}")["runIds"] == [second, first], name
+    assert api.json(f"schedules/{THREE_ID}/runIds/LastDays?count=1")["runIds"] == [second, first]
+    assert api.json(f"schedules/{EMPTY_ID}/runIds")["runIds"] == []
+    bad = api.get(f"schedules/{THREE_ID}/runIds/Yesterday")
+    assert (bad.status_code, bad.json()["Message"]) == (400, "The request is invalid.")
+    assert api.get(f"schedules/{UNKNOWN_ID}/runIds").status_code == 404
+
+
+def test_run_items_of_a_flow(api: Api, clock: FakeClock) -> None:
+    one = api.run_now(THREE_ID)
+    clock.at(1.5)  # one: A executing; two: queued
+    two = api.run_now(THREE_ID)
+    item = api.items(one)[0]
+    flow_a = item["FlowInfo"]["FlowId"]
+    assert api.json(f"flows/{flow_a}/runItems/all") == {
+        "$id": "1",
+        "RunItemId": [item["RunItemId"]],
+    }
+    clock.at(30)
+    expected = [api.item_ids(one)[0], api.item_ids(two)[0]]
+    assert api.json(f"flows/{flow_a.upper()}/runItems/all")["RunItemId"] == expected
+    assert api.get(f"flows/{UNKNOWN_ID}/runItems/all").status_code == 404
+
+
+# --- errors as ASP.NET Web API answers them -------------------------------------------------
+
+
+def test_unknown_routes_and_methods_answer_json_messages(api: Api) -> None:
+    response = api.session.get(f"{api.server.url}/api/v4/nothing/here?x=1", headers=api.headers)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    host = api.server.url.removeprefix("http://")
+    assert response.json() == {
+        "$id": "1",
+        "Message": f"No HTTP resource was found that matches the request URI"
+        f" 'http://{host}/api/v4/nothing/here'.",
+    }
+    response = api.session.post(api.url("schedules"), headers=api.headers)
+    assert (response.status_code, response.headers["Allow"]) == (405, "GET")
+    assert response.json() == {
+        "$id": "1",
+        "Message": "The requested resource does not support http method 'POST'.",
+    }
+    # Known routes keep their plain-text answers, as the clients quote them.
+    assert api.get(f"run/{UNKNOWN_ID}").text == "Asset not found"
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (444, "Schedule Has No Cases"),
+        (445, "License Expired"),
+        (446, "Not Enough Disk Space"),
+        (448, "Cache Timeout"),
+        (455, "Database Not Responding"),
+        (410, "Gone"),
+    ],
+)
+def test_non_standard_codes_carry_a_reason_phrase(api: Api, status: int, reason: str) -> None:
+    import http.client
+
+    api.server.add_fault(Fault(endpoint="run_now", status=status))
+    connection = http.client.HTTPConnection(api.server.host, api.server.port, timeout=10)
+    try:
+        connection.request(
+            "PUT", f"/api/v4/schedules/{THREE_ID}/runNow", headers=api.headers, body=b""
+        )
+        answer = connection.getresponse()
+        assert (answer.status, answer.reason) == (status, reason)
+        answer.read()
+    finally:
+        connection.close()
