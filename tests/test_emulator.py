@@ -983,6 +983,31 @@ def test_cli_show_key_and_scenario_key(tmp_path: Path) -> None:
     assert process.returncode == 0
 
 
+def test_cli_log_switch_logs_each_request_to_stderr() -> None:
+    process = _emulator("--port", "0", "-v")
+    try:
+        assert process.stdout is not None
+        url = re.search(r"(http://\S+) \(AccessKey", process.stdout.readline())
+        assert url
+        for headers in ({"AccessKey": DEFAULT_ACCESS_KEY}, {}):
+            requests.get(f"{url.group(1)}/api/v4/schedules", headers=headers, timeout=10)
+        key = {"AccessKey": DEFAULT_ACCESS_KEY}
+        requests.get(f"{url.group(1)}/api/v4/nothing", headers=key, timeout=10)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    lines = err.strip().splitlines()
+    assert len(lines) == 3, err
+    pattern = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GET /api/v4/%s %d \d+\.\d ms"
+    assert re.fullmatch(pattern % ("schedules", 200), lines[0])
+    assert re.fullmatch(pattern % ("schedules", 401), lines[1])
+    assert re.fullmatch(pattern % ("nothing", 404), lines[2])
+    assert DEFAULT_ACCESS_KEY not in err
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -1319,3 +1344,135 @@ def test_non_standard_codes_carry_a_reason_phrase(api: Api, status: int, reason:
         answer.read()
     finally:
         connection.close()
+
+
+# --- cross-origin (CORS) --------------------------------------------------------------------
+
+PAGE_ORIGIN = "http://127.0.0.1:8080"
+# What Chromium sends before a fetch() with an AccessKey header: no key, no cookies.
+PREFLIGHT_HEADERS = {
+    "Origin": PAGE_ORIGIN,
+    "Access-Control-Request-Method": "GET",
+    "Access-Control-Request-Headers": "accesskey",
+    "Sec-Fetch-Mode": "cors",
+    "Accept": "*/*",
+}
+
+
+def test_preflight_is_answered_without_a_key(api: Api) -> None:
+    for path, method in (("schedules", "GET"), (f"schedules/{THREE_ID}/runNow", "PUT")):
+        headers = {**PREFLIGHT_HEADERS, "Access-Control-Request-Method": method}
+        response = api.session.options(api.url(path), headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert method in response.headers["Access-Control-Allow-Methods"]
+        assert response.headers["Access-Control-Allow-Headers"] == "accesskey"
+        assert int(response.headers["Access-Control-Max-Age"]) > 0
+    assert api.server.runs == []  # a preflight carries nothing out
+    assert api.server.requests[-1].method == "OPTIONS"
+    # An OPTIONS that is no preflight is an ordinary request: it needs the key.
+    plain = api.session.options(api.url("schedules"), timeout=10)
+    assert plain.status_code == 401
+
+
+def test_every_answer_carries_the_cors_headers(api: Api) -> None:
+    origin = {"Origin": PAGE_ORIGIN}
+    answers = [
+        api.get("schedules", headers={**api.headers, **origin}),
+        api.get("schedules", headers=origin),  # 401
+        api.get("no/such/route", headers={**api.headers, **origin}),  # 404
+        api.get(f"run/{UNKNOWN_ID}", headers={**api.headers, **origin}),  # 404 Asset not found
+    ]
+    api.server.add_fault(Fault(endpoint="schedules", status=503, retry_after=1))
+    answers.append(api.get("schedules", headers={**api.headers, **origin}))  # a fault
+    assert [a.status_code for a in answers] == [200, 401, 404, 404, 503]
+    for answer in answers:
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Retry-After" in answer.headers["Access-Control-Expose-Headers"]
+
+
+def test_cors_origins_from_the_scenario(start: Start) -> None:
+    allowed = "http://jenkins.example.com:8080"
+    data = {**SCENARIO, "controller": {"cors_origins": [allowed]}}
+    api = start(data)
+    ok = api.session.options(
+        api.url("schedules"), headers={**PREFLIGHT_HEADERS, "Origin": allowed}, timeout=10
+    )
+    assert (ok.status_code, ok.headers["Access-Control-Allow-Origin"]) == (200, allowed)
+    assert ok.headers["Vary"] == "Origin"
+    refused = api.session.options(api.url("schedules"), headers=PREFLIGHT_HEADERS, timeout=10)
+    assert refused.status_code == 403
+    assert "Access-Control-Allow-Origin" not in refused.headers
+    other = api.get("schedules", headers={**api.headers, "Origin": PAGE_ORIGIN})
+    assert other.status_code == 200 and "Access-Control-Allow-Origin" not in other.headers
+    answer = api.get("schedules", headers={**api.headers, "Origin": allowed})
+    assert answer.headers["Access-Control-Allow-Origin"] == allowed
+
+    off = start({**SCENARIO, "controller": {"cors_origins": []}})
+    preflight = off.session.options(off.url("schedules"), headers=PREFLIGHT_HEADERS, timeout=10)
+    assert preflight.status_code == 401  # no CORS at all: an OPTIONS like any other request
+    assert "Access-Control-Allow-Origin" not in off.get("schedules").headers
+
+
+def test_cors_default_is_any_origin_on_loopback_only() -> None:
+    from pytest_leapwork.emulator.cors import CorsPolicy
+
+    assert CorsPolicy.for_host(None, "127.0.0.1").any
+    assert CorsPolicy.for_host(None, "::1").any and CorsPolicy.for_host(None, "localhost").any
+    assert not CorsPolicy.for_host(None, "0.0.0.0").enabled
+    assert CorsPolicy.for_host(["*"], "0.0.0.0").any
+    with pytest.raises(ScenarioError, match=r"cors_origins\[0\]: expected"):
+        Scenario.from_dict({"controller": {"cors_origins": ["http://host/path"]}})
+
+
+# --- request log ----------------------------------------------------------------------------
+
+
+def test_request_log_names_method_path_status_duration_never_the_key(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("DEBUG", logger="pytest_leapwork.emulator.requests"):
+        api.get("schedules", params={"api_key": api.server.access_key})
+        api.get("schedules", headers={})
+        api.put(f"schedules/{OPEN_ID}/runNow")
+        api.server.add_fault(Fault(endpoint="license", action="close"))
+        with pytest.raises(requests.ConnectionError):
+            api.get("license/active")
+    lines = [r.getMessage() for r in caplog.records if r.name.endswith(".requests")]
+    assert [line.rsplit(" ", 2)[0] for line in lines] == [
+        "GET /api/v4/schedules 200",
+        "GET /api/v4/schedules 401",
+        f"PUT /api/v4/schedules/{OPEN_ID}/runNow 200",
+        "GET /api/v4/license/active dropped",
+    ]
+    assert all(re.fullmatch(r".* \d+\.\d ms", line) for line in lines)
+    assert api.server.access_key not in caplog.text
+
+
+def test_request_log_under_pytest_logging_with_the_emulator_option(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.leapwork_schedule("Checkout")
+        def test_checkout():
+            pass
+        """
+    )
+    result = pytester.runpytest(
+        "--leapwork-emulator", "--leapwork-poll-interval=0.05", "-p", "no:cacheprovider",
+        "--log-cli-level=DEBUG",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*DEBUG*pytest_leapwork.emulator.requests*GET /api/v4/schedules 200 *ms*",
+            "*PUT /api/v4/schedules/*/runNow 200 *ms*",
+            "*GET /api/v4/run/*/runItemIds 200 *ms*",
+        ]
+    )
+    assert DEFAULT_ACCESS_KEY not in result.stdout.str()
+    quiet = pytester.runpytest("--leapwork-emulator", "-p", "no:cacheprovider")
+    assert "pytest_leapwork.emulator.requests" not in quiet.stdout.str()
