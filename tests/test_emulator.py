@@ -1349,13 +1349,18 @@ def test_non_standard_codes_carry_a_reason_phrase(api: Api, status: int, reason:
 # --- cross-origin (CORS) --------------------------------------------------------------------
 
 PAGE_ORIGIN = "http://127.0.0.1:8080"
-# What Chromium sends before a fetch() with an AccessKey header: no key, no cookies.
+# What Chromium 156 sends before a fetch() with an AccessKey header (recorded by the
+# emulator in tests/test_browser.py): no key, no cookies.
 PREFLIGHT_HEADERS = {
-    "Origin": PAGE_ORIGIN,
+    "Accept": "*/*",
     "Access-Control-Request-Method": "GET",
     "Access-Control-Request-Headers": "accesskey",
+    "Origin": PAGE_ORIGIN,
     "Sec-Fetch-Mode": "cors",
-    "Accept": "*/*",
+    "Sec-Fetch-Site": "same-site",
+    "Sec-Fetch-Dest": "empty",
+    "Referer": PAGE_ORIGIN + "/",
+    "Accept-Language": "en-US,en;q=0.9",
 }
 
 

@@ -1,0 +1,137 @@
+"""A real browser engine calls the emulator from a page on another origin (CORS).
+
+Schedule pickers (Jenkins, TeamCity, TestRail) are such pages. Runs headless Chromium where it
+is installed (Debian's `chromium`); skipped elsewhere. test_emulator.py replays the exact
+preflight Chromium sends with plain requests, so the behaviour is covered without a browser.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_leapwork.emulator import ControllerSpec, EmulatorServer, Scenario, load_scenario
+
+BROWSER = next(
+    (
+        found
+        for name in ("chromium", "chromium-browser", "google-chrome")
+        if (found := shutil.which(name))
+    ),
+    None,
+)
+pytestmark = pytest.mark.skipif(BROWSER is None, reason="no Chromium installed")
+HEADLESS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--dump-dom",
+    "--virtual-time-budget=10000",
+)
+
+# A picker's calls: list the schedules, start one with a variable, read the run's status.
+PAGE = """<!doctype html>
+<html><body><pre id="out">pending</pre><script>
+const base = "{url}/api/v4", headers = {{"AccessKey": "{key}"}};
+const show = text => {{ document.getElementById("out").textContent = text; }};
+(async () => {{
+  const schedules = await (await fetch(base + "/schedules", {{headers}})).json();
+  const smoke = schedules.find(s => s.Title === "Smoke Login" && s.Type === "ScheduleInfo");
+  const started = await fetch(base + "/schedules/" + smoke.Id + "/runNow?URL=" +
+    encodeURIComponent("https://example.com"), {{method: "PUT", headers}});
+  const run = await started.json();
+  const status = await (await fetch(base + "/run/" + run.RunId + "/status", {{headers}})).json();
+  const denied = await fetch(base + "/schedules", {{headers: {{"AccessKey": "WRONG"}}}});
+  show(["ok", schedules.length, started.status, status.Status, denied.status,
+        await denied.text()].join("|"));
+}})().catch(error => show("error|" + error));
+</script></body></html>
+"""
+
+
+@pytest.fixture
+def page_server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A second loopback origin serving files from a directory: (directory, origin)."""
+    root = tmp_path / "site"
+    root.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def page_text(url: str, profile: Path) -> str:
+    """What the page's #out element says once its script is done."""
+    assert BROWSER is not None
+    result = subprocess.run(
+        [BROWSER, *HEADLESS, f"--user-data-dir={profile}", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    start = result.stdout.find('<pre id="out">')
+    assert start >= 0, result.stdout + result.stderr[-2000:]
+    return result.stdout[start + len('<pre id="out">') : result.stdout.find("</pre>", start)]
+
+
+def serve_page(root: Path, server: EmulatorServer) -> None:
+    (root / "picker.html").write_text(PAGE.format(url=server.url, key=server.access_key))
+
+
+def test_a_page_on_another_origin_lists_schedules_and_starts_a_run(
+    page_server: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, origin = page_server
+    with EmulatorServer(load_scenario("demo")) as server:
+        serve_page(root, server)
+        text = page_text(f"{origin}/picker.html", tmp_path / "profile")
+        assert text == "ok|6|200|Queued|401|Incorrect AccessKey"
+        (run,) = server.runs
+        assert run.variables == {"URL": "https://example.com"}
+        preflights = [r for r in server.requests if r.method == "OPTIONS"]
+        assert {r.status for r in preflights} == {200}
+        assert all("AccessKey" not in r.headers for r in preflights)
+        assert {r.headers["Access-Control-Request-Method"] for r in preflights} >= {"GET", "PUT"}
+        assert {r.headers["Origin"] for r in server.requests} == {origin}
+
+
+def test_a_page_from_an_origin_not_allowed_cannot_read_answers(
+    page_server: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, origin = page_server
+    demo = load_scenario("demo")
+    only_ci = Scenario(
+        controller=ControllerSpec(cors_origins=("http://ci.example.com",)),
+        schedules=demo.schedules,
+        source="demo",
+    )
+    with EmulatorServer(only_ci) as server:
+        serve_page(root, server)
+        assert page_text(f"{origin}/picker.html", tmp_path / "profile") == (
+            "error|TypeError: Failed to fetch"
+        )
+        assert server.runs == []
+        assert [(r.method, r.status) for r in server.requests] == [("OPTIONS", 403)]
