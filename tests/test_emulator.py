@@ -1481,3 +1481,12 @@ def test_request_log_under_pytest_logging_with_the_emulator_option(
     assert DEFAULT_ACCESS_KEY not in result.stdout.str()
     quiet = pytester.runpytest("--leapwork-emulator", "-p", "no:cacheprovider")
     assert "pytest_leapwork.emulator.requests" not in quiet.stdout.str()
+
+
+def test_scenario_md_lists_every_endpoint_name() -> None:
+    from pytest_leapwork.emulator.routes import ENDPOINTS
+
+    text = (Path(__file__).parent.parent / "pytest_leapwork/emulator/SCENARIO.md").read_text()
+    table = text.split("## Endpoints", 1)[1].split("\n## ", 1)[0]
+    names = set(re.findall(r"^\| [^|]+ \| `(\w+)` \|", table, re.MULTILINE))
+    assert names == set(ENDPOINTS)

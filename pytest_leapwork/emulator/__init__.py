@@ -10,6 +10,7 @@ The scenario format is described in `scenario` and in SCENARIO.md next to this f
 from .faults import Fault
 from .fields import ScenarioError
 from .scenario import (
+    AgentSpec,
     ControllerSpec,
     FlowSpec,
     KeyframeSpec,
@@ -23,6 +24,7 @@ from .state import EmulatedRun
 
 __all__ = [
     "DEFAULT_ACCESS_KEY",
+    "AgentSpec",
     "ControllerSpec",
     "EmulatedRun",
     "EmulatorServer",
