@@ -1374,7 +1374,8 @@ def test_preflight_is_answered_without_a_key(api: Api) -> None:
         assert response.headers["Access-Control-Allow-Headers"] == "accesskey"
         assert int(response.headers["Access-Control-Max-Age"]) > 0
     assert api.server.runs == []  # a preflight carries nothing out
-    assert api.server.requests[-1].method == "OPTIONS"
+    assert (api.server.requests[-1].method, api.server.requests[-1].endpoint) == ("OPTIONS", None)
+    assert api.server.count_requests("run_now") == 0  # counts are of calls, not preflights
     # An OPTIONS that is no preflight is an ordinary request: it needs the key.
     plain = api.session.options(api.url("schedules"), timeout=10)
     assert plain.status_code == 401

@@ -112,15 +112,19 @@ class ControllerApi:
         }
 
     def handle(self, request: Request) -> tuple[str | None, Response]:
-        """The endpoint name (None for no route) and the response to send, CORS headers on."""
-        route = match_route(request.path, self.base_path)
-        endpoint = route.endpoint if route else None
+        """The endpoint name and the response to send, CORS headers on.
+
+        The name is None for no route, and for a preflight (it calls no endpoint), so that
+        counts of an endpoint's requests are counts of calls.
+        """
         if self.cors.enabled and CorsPolicy.is_preflight(request.method, request.headers):
             allowed = self.cors.preflight_headers(request.headers)
             if allowed is None:
                 origin = request.headers.get("origin", "")
-                return endpoint, text(403, PREFLIGHT_REFUSED.format(origin=origin))
-            return endpoint, Response(200, headers=allowed)
+                return None, text(403, PREFLIGHT_REFUSED.format(origin=origin))
+            return None, Response(200, headers=allowed)
+        route = match_route(request.path, self.base_path)
+        endpoint = route.endpoint if route else None
         response = self._answer(request, route)
         cors = self.cors.answer_headers(request.headers.get("origin"))
         if cors and not response.close:

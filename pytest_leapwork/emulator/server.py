@@ -52,7 +52,7 @@ class RecordedRequest:
     query: list[tuple[str, str]]  # URL-decoded, in order, blanks kept
     headers: dict[str, str]
     status: int  # 0 when a `close` fault dropped the connection without an answer
-    endpoint: str | None  # None when no route matched
+    endpoint: str | None  # None when no route matched, and for a CORS preflight
 
 
 class _HTTPServer(ThreadingHTTPServer):
