@@ -1,6 +1,7 @@
 """A real browser engine calls the emulator from a page on another origin (CORS).
 
-Schedule pickers (Jenkins, TeamCity, TestRail) are such pages. Runs headless Chromium where it
+Schedule pickers (Jenkins, TeamCity, TestRail) are such pages; the page also plays a run
+item's video, which shows the clip is one a browser decodes. Runs headless Chromium where it
 is installed (Debian's `chromium`); skipped elsewhere. test_emulator.py replays the exact
 preflight Chromium sends with plain requests, so the behaviour is covered without a browser.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from pytest_leapwork.emulator import ControllerSpec, EmulatorServer, Scenario, load_scenario
 
@@ -41,9 +43,10 @@ HEADLESS = (
     "--virtual-time-budget=10000",
 )
 
-# A picker's calls: list the schedules, start one with a variable, read the run's status.
+# A picker's calls: list the schedules, start one with a variable, read the run's status;
+# then play a finished run item's video (fetched with the key, as a page must).
 PAGE = """<!doctype html>
-<html><body><pre id="out">pending</pre><script>
+<html><body><pre id="out">pending</pre><video id="clip" muted></video><script>
 const base = "{url}/api/v4", headers = {{"AccessKey": "{key}"}};
 const show = text => {{ document.getElementById("out").textContent = text; }};
 (async () => {{
@@ -54,8 +57,17 @@ const show = text => {{ document.getElementById("out").textContent = text; }};
   const run = await started.json();
   const status = await (await fetch(base + "/run/" + run.RunId + "/status", {{headers}})).json();
   const denied = await fetch(base + "/schedules", {{headers: {{"AccessKey": "WRONG"}}}});
+  const video = await fetch(base + "/runItems/{item}/video", {{headers}});
+  const clip = document.getElementById("clip");
+  const loaded = new Promise((resolve, reject) => {{
+    clip.onloadedmetadata = resolve;
+    clip.onerror = () => reject(new Error("video: " + clip.error.code));
+  }});
+  clip.src = URL.createObjectURL(await video.blob());
+  await loaded;
   show(["ok", schedules.length, started.status, status.Status, denied.status,
-        await denied.text()].join("|"));
+        await denied.text(), video.headers.get("Content-Type"),
+        clip.videoWidth + "x" + clip.videoHeight].join("|"));
 }})().catch(error => show("error|" + error));
 </script></body></html>
 """
@@ -97,25 +109,48 @@ def page_text(url: str, profile: Path) -> str:
     return result.stdout[start + len('<pre id="out">') : result.stdout.find("</pre>", start)]
 
 
-def serve_page(root: Path, server: EmulatorServer) -> None:
-    (root / "picker.html").write_text(PAGE.format(url=server.url, key=server.access_key))
+def serve_page(root: Path, server: EmulatorServer, item: str = "") -> None:
+    page = PAGE.format(url=server.url, key=server.access_key, item=item)
+    (root / "picker.html").write_text(page)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def finished_item(server: EmulatorServer, clock: FakeClock) -> str:
+    """A run item of a run of Checkout that has finished (so it has a video)."""
+    checkout = next(s for s in server.scenario.schedules if s.title == "Checkout")
+    response = requests.put(
+        f"{server.url}/api/v4/schedules/{checkout.id}/runNow",
+        headers={"AccessKey": server.access_key},
+        timeout=10,
+    )
+    run = server.run(response.json()["RunId"])
+    clock.now += 60
+    return run.item_ids[0]
 
 
 def test_a_page_on_another_origin_lists_schedules_and_starts_a_run(
     page_server: tuple[Path, str], tmp_path: Path
 ) -> None:
     root, origin = page_server
-    with EmulatorServer(load_scenario("demo")) as server:
-        serve_page(root, server)
+    clock = FakeClock()
+    with EmulatorServer(load_scenario("demo"), clock=clock) as server:
+        serve_page(root, server, finished_item(server, clock))
         text = page_text(f"{origin}/picker.html", tmp_path / "profile")
-        assert text == "ok|6|200|Queued|401|Incorrect AccessKey"
-        (run,) = server.runs
+        assert text == "ok|6|200|Queued|401|Incorrect AccessKey|video/webm|64x48"
+        _, run = server.runs
         assert run.variables == {"URL": "https://example.com"}
         preflights = [r for r in server.requests if r.method == "OPTIONS"]
         assert {r.status for r in preflights} == {200}
         assert all("AccessKey" not in r.headers for r in preflights)
         assert {r.headers["Access-Control-Request-Method"] for r in preflights} >= {"GET", "PUT"}
-        assert {r.headers["Origin"] for r in server.requests} == {origin}
+        assert {r.headers.get("Origin") for r in server.requests} == {None, origin}
 
 
 def test_a_page_from_an_origin_not_allowed_cannot_read_answers(
