@@ -2,9 +2,12 @@
 
 This is the shape the vendor's CI plugins write, so dashboards built on it keep working:
 suite = schedule run, ``classname`` = schedule title, ``time`` = the flow's elapsed seconds,
-a ``<failure>`` holding the keyframes of each flow that did not pass. It follows the JUnit
-schema Jenkins validates against (no ``<error>`` elements, times with three decimals). No
-pytest import here.
+a ``<failure>`` holding the keyframes of each flow that did not pass. Every run the session
+triggered has its suite, whatever became of its test; a test whose run never started (an
+unknown or disabled schedule, a variable the controller refused) is an errored case of its
+own, as the vendor plugins report a schedule they could not run. It follows the JUnit schema
+Jenkins validates against (no ``<error>`` elements, so an error is a ``<failure
+type="Error">`` counted in ``errors``; times with three decimals). No pytest import here.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import os
 import socket
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from .models import FlowResult, LeapworkRun
 
@@ -27,6 +31,26 @@ class RecordedRun:
     nodeid: str
     run: LeapworkRun
     timeout: float
+    #: Set when the test did not report this run itself: why (``"test did not run"``).
+    note: str | None = None
+    #: Why the run could not be followed to its end, if it could not.
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "run": self.run.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RecordedRun:
+        return cls(**{**data, "run": LeapworkRun.from_dict(data["run"])})
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    """A marked test whose run never started: the setup error that stopped it."""
+
+    nodeid: str
+    schedule: str
+    reason: str
 
 
 def _seconds(value: float) -> str:
@@ -43,6 +67,8 @@ def _keyframe_text(flow: FlowResult, schedule_title: str) -> str:
 def _run_problem(recorded: RecordedRun) -> str | None:
     """Why a run failed as a whole (beyond its flows), or None."""
     run = recorded.run
+    if recorded.error is not None:
+        return f"the run could not be followed: {recorded.error}"
     if run.stopped_reason == "timeout":
         return f"the run did not finish within {recorded.timeout:g}s and was stopped"
     if run.stopped_reason is not None:
@@ -52,21 +78,45 @@ def _run_problem(recorded: RecordedRun) -> str | None:
     return None
 
 
-def build_report(runs: Sequence[RecordedRun], *, passed_keyframes: bool = False) -> ET.Element:
+def _suite(root: ET.Element, name: str, properties: Sequence[tuple[str, str]]) -> ET.Element:
+    suite = ET.SubElement(root, "testsuite", name=name, id=str(len(root)))
+    element = ET.SubElement(suite, "properties")
+    for key, value in properties:
+        ET.SubElement(element, "property", name=key, value=value)
+    return suite
+
+
+def _close_suite(suite: ET.Element, tests: int, failures: int, errors: int, time: float) -> None:
+    suite.set("tests", str(tests))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    suite.set("skipped", "0")
+    suite.set("time", _seconds(time))
+    suite.set("hostname", socket.gethostname())
+    suite.set("timestamp", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
+def build_report(
+    runs: Sequence[RecordedRun],
+    *,
+    not_started: Sequence[NotStarted] = (),
+    passed_keyframes: bool = False,
+) -> ET.Element:
     root = ET.Element("testsuites", name="leapwork")
-    totals = {"tests": 0, "failures": 0, "time": 0.0}
-    hostname = socket.gethostname()
-    for index, recorded in enumerate(runs):
+    totals = {"tests": 0, "failures": 0, "errors": 0, "time": 0.0}
+    for recorded in runs:
         run = recorded.run
-        suite = ET.SubElement(root, "testsuite", name=run.schedule_title, id=str(index))
-        properties = ET.SubElement(suite, "properties")
-        for name, value in [
-            ("leapwork_run_id", run.run_id),
-            ("leapwork_schedule_id", run.schedule_id),
-            ("pytest_nodeid", recorded.nodeid),
-            *((f"variable.{k}", v) for k, v in run.variables.items()),
-        ]:
-            ET.SubElement(properties, "property", name=name, value=value)
+        suite = _suite(
+            root,
+            run.schedule_title,
+            [
+                ("leapwork_run_id", run.run_id),
+                ("leapwork_schedule_id", run.schedule_id),
+                ("pytest_nodeid", recorded.nodeid),
+                *((("leapwork_note", recorded.note),) if recorded.note else ()),
+                *((f"variable.{k}", v) for k, v in run.variables.items()),
+            ],
+        )
         failures = 0
         for flow in run.flows:
             case = ET.SubElement(
@@ -97,26 +147,45 @@ def build_report(runs: Sequence[RecordedRun], *, passed_keyframes: bool = False)
             ).text = f"{problem} (run {run.run_id})"
             failures += 1
             tests += 1
-        suite.set("tests", str(tests))
-        suite.set("failures", str(failures))
-        suite.set("errors", "0")
-        suite.set("skipped", "0")
-        suite.set("time", _seconds(run.elapsed))
-        suite.set("hostname", hostname)
-        suite.set("timestamp", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        _close_suite(suite, tests, failures, 0, run.elapsed)
         totals["tests"] += tests
         totals["failures"] += failures
         totals["time"] += run.elapsed
+    for entry in not_started:
+        # As the vendor plugins report a schedule they could not run: a case of its own,
+        # classname the schedule; named after the test here, since a test asked for it.
+        suite = _suite(
+            root,
+            entry.schedule,
+            [("pytest_nodeid", entry.nodeid), ("leapwork_schedule", entry.schedule)],
+        )
+        case = ET.SubElement(
+            suite, "testcase", name=entry.nodeid, classname=entry.schedule, time=_seconds(0)
+        )
+        failure = ET.SubElement(case, "failure", type="Error", message=entry.reason)
+        failure.text = f"{entry.reason}\nTest: {entry.nodeid}\nSchedule: {entry.schedule}"
+        _close_suite(suite, 1, 0, 1, 0.0)
+        totals["tests"] += 1
+        totals["errors"] += 1
     root.set("tests", str(totals["tests"]))
     root.set("failures", str(totals["failures"]))
-    root.set("errors", "0")
+    root.set("errors", str(totals["errors"]))
     root.set("time", _seconds(float(totals["time"])))
     return root
 
 
-def write_report(path: str, runs: Sequence[RecordedRun], *, passed_keyframes: bool = False) -> None:
-    """Write the report atomically: a session that dies leaves the old file or the new one."""
-    root = build_report(runs, passed_keyframes=passed_keyframes)
+def write_report(
+    path: str,
+    runs: Sequence[RecordedRun],
+    *,
+    not_started: Sequence[NotStarted] = (),
+    passed_keyframes: bool = False,
+) -> None:
+    """Write the report atomically: a session that dies leaves the old file or the new one.
+
+    With no run at all it is a valid, empty report: a CI step that publishes it finds it.
+    """
+    root = build_report(runs, not_started=not_started, passed_keyframes=passed_keyframes)
     ET.indent(root)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)

@@ -23,7 +23,7 @@ import pytest
 
 from . import config as cfg
 from .errors import LeapworkError
-from .junit_flows import RecordedRun, write_report
+from .junit_flows import NotStarted, RecordedRun, write_report
 from .marker import (
     MARKER,
     MARKER_HELP,
@@ -36,13 +36,17 @@ from .marker import (
 from .models import LeapworkRun, Schedule
 from .options import add_options, resolve_settings
 from .progress import Progress
-from .report import aligned, failure_message, flows_html, run_summary_lines
+from .report import aligned, count_line, failure_message, flows_html, run_summary_lines
+from .roster import entry_of, unreported
 from .runner import RunHandle, RunRequest
 from .session import LeapworkSession, StoppedRun
 
 RUN_ID_PROPERTY = "leapwork_run_id"
+ELAPSED_PROPERTY = "leapwork_elapsed"
 #: Key of xdist's workeroutput carrying the runs a worker stopped.
 STOPPED_OUTPUT = "leapwork_stopped"
+#: Key of xdist's workeroutput carrying every run a worker triggered.
+RUNS_OUTPUT = "leapwork_runs"
 FIXTURE = "leapwork_schedule"
 
 
@@ -58,6 +62,8 @@ class ItemState:
     error: MarkerError | None
     run: LeapworkRun | None = None
     timeout: float = cfg.DEFAULT_TIMEOUT
+    #: Why the test's run never started (its setup error), for the per-flow report.
+    not_started: str | None = None
 
 
 ITEM_STATE = pytest.StashKey[ItemState]()
@@ -286,6 +292,7 @@ def leapwork_schedule(
             )
         return None  # a sibling parametrization is marked, this one is not
     if state.error is not None:
+        state.not_started = str(state.error)
         pytest.fail(str(state.error), pytrace=False)
     assert state.spec is not None
     problem: str | None = None
@@ -298,6 +305,7 @@ def leapwork_schedule(
     except LeapworkError as exc:
         problem = f"Leapwork schedule {state.spec.schedule!r} could not be started: {exc}"
     if problem is not None:  # failed outside the except block: no chained traceback
+        state.not_started = problem
         pytest.fail(problem, pytrace=False)
     record_run(item, handle)
     progress = make_progress(item.config)
@@ -322,6 +330,8 @@ def leapwork_schedule(
     if problem is not None:
         pytest.fail(problem, pytrace=False)
     run: LeapworkRun = state.run
+    # Beside the RunId: a run started ahead leaves the test itself almost no time to report.
+    item.user_properties.append((ELAPSED_PROPERTY, f"{run.elapsed:.3f}"))
     for flow in run.flows:
         flow.verdict = item.ihook.pytest_leapwork_flow_passed(item=item, flow=flow)
     item.ihook.pytest_leapwork_run_finished(item=item, run=run)
@@ -379,6 +389,11 @@ class MarkedTests:
             report.leapwork_timeout = state.timeout
         if call.when == "call" and state is not None and state.run is not None:
             add_html_extras(item.config, report, state.run)
+        if call.when == "setup" and state is not None and state.not_started is not None:
+            mark = item.get_closest_marker(MARKER)
+            named = mark.args[0] if mark is not None and mark.args else None
+            schedule = state.spec.schedule if state.spec else str(named or "(none)")
+            report.leapwork_not_started = {"schedule": schedule, "reason": state.not_started}
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -408,6 +423,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         output = session.config.workeroutput  # type: ignore[attr-defined]
         output[STOPPED_OUTPUT] = [asdict(s) for s in leapwork.stopped]
+        output[RUNS_OUTPUT] = [entry_of(h).to_dict() for h in leapwork.triggered]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -419,11 +435,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 class Reporting:
     """What the session reports about its runs, on the process that writes the reports.
 
-    That is the xdist controller under xdist: runs reach it inside the test reports.
+    That is the xdist controller under xdist: runs reach it inside the test reports, and
+    the runs no test reported in each worker's output when it finishes.
     """
 
     def __init__(self, session: LeapworkSession) -> None:
         self.session = session
+        #: Tests whose run never started (their setup errors).
+        self.not_started: list[NotStarted] = []
+        #: Every run the xdist workers triggered.
+        self.worker_runs: list[RecordedRun] = []
+        #: Runs no test reported: started ahead for tests that never ran, stopped, lost.
+        self.unreported: list[RecordedRun] = []
+        self.report_path: str | None = None
 
     def record(self, report: pytest.TestReport) -> None:
         """Keep the run a test report carries (from this process or an xdist worker)."""
@@ -431,26 +455,52 @@ class Reporting:
         if data is not None:
             run = LeapworkRun.from_dict(data)
             self.session.recorded.append(RecordedRun(report.nodeid, run, report.leapwork_timeout))
+        not_started = getattr(report, "leapwork_not_started", None)
+        if not_started is not None:
+            self.not_started.append(NotStarted(report.nodeid, **not_started))
+
+    @property
+    def every_run(self) -> list[RecordedRun]:
+        return [*self.session.recorded, *self.unreported]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Before pytest writes its JUnit XML: the session's RunIds as suite properties."""
-        recorded = self.session.recorded
-        if not recorded:
+        """Before pytest writes its JUnit XML: stop what is still running, then list every
+        run the session triggered as suite properties and in the per-flow report."""
+        if session.config.option.collectonly:
             return
+        self.session.finish()
+        triggered = [*self.worker_runs, *(entry_of(h) for h in self.session.triggered)]
+        reasons = {s.run_id: s.reason for s in self.session.stopped}
+        self.unreported = unreported(triggered, self.session.recorded, reasons)
         for plugin in session.config.pluginmanager.get_plugins():
             # pytest's LogXML; unlike record_testsuite_property this works under xdist.
             if hasattr(plugin, "add_global_property") and hasattr(plugin, "logfile"):
-                for entry in recorded:
+                for entry in self.every_run:
                     plugin.add_global_property(RUN_ID_PROPERTY, entry.run.run_id)
         settings = self.session.settings
         if settings.junitxml:
-            write_report(settings.junitxml, recorded, passed_keyframes=settings.passed_keyframes)
+            write_report(
+                settings.junitxml,
+                self.every_run,
+                not_started=self.not_started,
+                passed_keyframes=settings.passed_keyframes,
+            )
+            self.report_path = os.path.abspath(settings.junitxml)
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
-        if self.session.recorded and config.get_verbosity() >= 0:
+        runs, not_started = self.every_run, self.not_started
+        report = f"per-flow report: {self.report_path}" if self.report_path else None
+        if config.get_verbosity() < 0:
+            # -q: one line, only where there is something to say.
+            if runs or not_started or report:
+                parts = [count_line(runs, not_started), *([report] if report else [])]
+                terminalreporter.write_line("leapwork: " + "; ".join(parts))
+            return
+        if runs or not_started:
             terminalreporter.write_sep("=", "leapwork runs")
-            for line in run_summary_lines(self.session.recorded):
+            width = config.get_terminal_writer().fullwidth
+            for line in run_summary_lines(runs, not_started, width=width):
                 terminalreporter.write_line(line)
         if self.session.stopped:
             terminalreporter.write_sep("=", "leapwork: runs stopped at session end", yellow=True)
@@ -459,6 +509,8 @@ class Reporting:
                     f"{stopped.nodeid or '-'}: schedule {stopped.schedule!r}, "
                     f"run {stopped.run_id} stopped ({stopped.reason})"
                 )
+        if report:
+            terminalreporter.write_sep("-", f"leapwork {report}")
 
 
 class XdistWorker:
@@ -518,5 +570,8 @@ class XdistController:
         """Runs a worker had to stop, for the summary; a crashed worker's runs, stopped here."""
         output = getattr(node, "workeroutput", {}) or {}
         self.session.stopped.extend(StoppedRun(**s) for s in output.get(STOPPED_OUTPUT, []))
+        self.reporting.worker_runs.extend(
+            RecordedRun.from_dict(r) for r in output.get(RUNS_OUTPUT, [])
+        )
         if error is not None:
             self.session.stop_runs_of_crashed_worker(node.workerinput["workerid"])

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import IO
 
+from .report import plural
 from .runner import RunHandle
 
 HEARTBEAT_SECONDS = 60.0
@@ -25,7 +26,7 @@ def describe(handle: RunHandle, now: float) -> str:
     flows = ""
     if handle.items_total is not None:
         failed = f", {handle.items_failed} failed" if handle.items_failed else ""
-        flows = f", {handle.items_total} flows started{failed}"
+        flows = f", {plural(handle.items_total, 'flow')} started{failed}"
     return (
         f"waiting for {handle.schedule.title!r} run {handle.run_id[:8]}: "
         f"{handle.status}{flows}, {elapsed // 60}m{elapsed % 60:02d}s"

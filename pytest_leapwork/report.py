@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Mapping, Sequence
 
-from .junit_flows import RecordedRun
+from .junit_flows import NotStarted, RecordedRun
 from .models import FlowResult, LeapworkRun
+
+#: Below this many columns the variables leave the table for a line of their own.
+MIN_VARIABLES_WIDTH = 24
+#: A column that is cut keeps at least this many characters.
+MIN_CUT_WIDTH = 8
+ELLIPSIS = "…"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 flow``, ``2 flows``, ``0 runs``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def describe_variables(variables: Mapping[str, str]) -> str:
@@ -50,8 +62,8 @@ def failure_message(run: LeapworkRun, timeout: float) -> str:
         )
     else:
         headline = (
-            f"{name} failed: {len(run.failed_flows)} of {len(run.flows)} flows did not pass "
-            f"({where})"
+            f"{name} failed: {len(run.failed_flows)} of {plural(len(run.flows), 'flow')} "
+            f"did not pass ({where})"
         )
     lines = [headline]
     if run.variables:
@@ -69,25 +81,104 @@ def failure_message(run: LeapworkRun, timeout: float) -> str:
     return "\n".join(lines)
 
 
-def run_summary_lines(recorded: Sequence[RecordedRun]) -> list[str]:
-    """The terminal summary: one row per run, aligned."""
-    rows = [("test", "schedule", "run", "result", "flows p/f/t", "time", "variables")]
+def run_result(entry: RecordedRun) -> str:
+    """One word for a run (``passed``, ``failed``, ``stopped``, ``error``), and why its test
+    did not report it, where it did not."""
+    run = entry.run
+    if entry.error is not None:
+        result = "error"
+    else:
+        result = "passed" if run.passed else ("stopped" if run.stopped_reason else "failed")
+    return f"{result}, {entry.note}" if entry.note else result
+
+
+SUMMARY_HEADER = ("test", "schedule", "run", "result", "flows p/f/t", "time", "variables")
+
+
+def run_summary_lines(
+    recorded: Sequence[RecordedRun],
+    not_started: Sequence[NotStarted] = (),
+    width: int | None = None,
+) -> list[str]:
+    """The terminal summary: one row per run, aligned, fitted to ``width`` columns.
+
+    Too wide, the variables are cut; narrower still, they go on a line of their own under
+    their run and the test ids are cut from the left. The RunId is never cut.
+    """
+    rows: list[tuple[str, ...]] = [SUMMARY_HEADER]
     for entry in recorded:
         run = entry.run
-        result = "passed" if run.passed else ("stopped" if run.stopped_reason else "failed")
         failed = len(run.failed_flows)
         rows.append(
             (
                 entry.nodeid,
                 run.schedule_title,
                 run.run_id,
-                result,
+                run_result(entry),
                 f"{len(run.flows) - failed}/{failed}/{len(run.flows)}",
                 f"{run.elapsed:.1f}s",
                 describe_variables(run.variables),
             )
         )
-    return aligned(rows)
+    for test in not_started:
+        rows.append((test.nodeid, test.schedule, "-", "not started", "-", "-", "-"))
+    return fit_to_width(rows, width)
+
+
+def fit_to_width(rows: Sequence[Sequence[str]], width: int | None) -> list[str]:
+    """Aligned rows (test id first, free text last) kept within ``width`` columns.
+
+    Too wide, the last column is cut. Narrower still, each row becomes a stack: the test id
+    on a line of its own, the middle columns indented under it (the first of them cut if
+    need be), and the last column wrapped below.
+    """
+    lines = aligned(rows)
+    if width is None or max(len(line) for line in lines) <= width:
+        return lines
+    before_last = len(aligned([(*row[:-1], "") for row in rows])[0])
+    if width - before_last >= MIN_VARIABLES_WIDTH:
+        return [_cut_right(line, width) for line in lines]
+    indent = "  "
+    middle = [list(row[1:-1]) for row in rows]
+    overflow = max(len(line) for line in aligned(middle, indent)) - width
+    if overflow > 0:
+        longest = max(len(cells[0]) for cells in middle)
+        keep = max(MIN_CUT_WIDTH, longest - overflow)
+        for cells in middle:
+            cells[0] = _cut_right(cells[0], keep)
+    middle_lines = aligned(middle, indent)
+    header = rows[0]
+    out = [header[0], middle_lines[0], f"{indent * 2}{header[-1]}"]
+    for row, line in zip(rows[1:], middle_lines[1:], strict=True):
+        out += [row[0], line]
+        if row[-1] not in ("-", "none"):
+            out += textwrap.wrap(
+                row[-1],
+                width=max(width, 40),
+                initial_indent=indent * 2,
+                subsequent_indent=indent * 3,
+                break_on_hyphens=False,
+            )
+    return out
+
+
+def _cut_right(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + ELLIPSIS
+
+
+def count_line(recorded: Sequence[RecordedRun], not_started: Sequence[NotStarted]) -> str:
+    """``3 runs: 1 passed, 1 failed, 1 stopped; 1 test whose run never started``."""
+    results: dict[str, int] = {}
+    for entry in recorded:
+        word = run_result(entry).split(",")[0]
+        results[word] = results.get(word, 0) + 1
+    line = plural(len(recorded), "run")
+    if results:
+        line += ": " + ", ".join(f"{n} {word}" for word, n in results.items())
+    if not_started:
+        tests = "test" if len(not_started) == 1 else "tests"
+        line += f"; {len(not_started)} {tests} whose run never started"
+    return line
 
 
 def flows_html(run: LeapworkRun) -> str:

@@ -66,6 +66,8 @@ class LeapworkSession:
         self.stopped: list[StoppedRun] = []
         #: Runs of the tests that ran, as reported (from every xdist worker on the controller).
         self.recorded: list[RecordedRun] = []
+        #: Every run this process triggered, whatever became of its test (for the reports).
+        self.triggered: list[RunHandle] = []
 
     # -- the controller -------------------------------------------------------------------
 
@@ -174,6 +176,7 @@ class LeapworkSession:
                     if not self._worker_input:  # xdist workers leave Ctrl-C to xdist
                         self._interrupts = InterruptGuard(runner.active)
                         self._interrupts.install()
+                    runner.on_started.append(self.triggered.append)
                     ledger = self._own_ledger()
                     if ledger is not None:
                         runner.on_started.append(ledger.started)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_leapwork.junit_flows import NotStarted, RecordedRun
 from pytest_leapwork.models import FlowResult, Keyframe, LeapworkRun
-from pytest_leapwork.report import describe_variables, failure_message, flow_table
+from pytest_leapwork.report import (
+    describe_variables,
+    failure_message,
+    flow_table,
+    run_summary_lines,
+)
 
 RUN_ID = "da6845c9-1b6b-4c4f-8d52-0b7f2f7a1c11"
 
@@ -178,3 +184,53 @@ def test_flow_table_indent() -> None:
 def test_every_non_passing_status_is_named(status: str) -> None:
     message = failure_message(make_run([make_flow("F", status, [kf("Error", "why")])]), timeout=60)
     assert f"F ({status}):" in message
+
+
+def test_plurals_in_messages_and_progress() -> None:
+    from pytest_leapwork.models import Schedule
+    from pytest_leapwork.progress import describe
+    from pytest_leapwork.report import count_line, plural
+    from pytest_leapwork.runner import RunHandle, RunRequest
+
+    assert [plural(n, "flow") for n in (0, 1, 2)] == ["0 flows", "1 flow", "2 flows"]
+    one = failure_message(make_run([make_flow("Pay", "Failed")]), timeout=60)
+    assert "1 of 1 flow did not pass" in one
+    two = failure_message(make_run([make_flow("A", "Passed"), make_flow("B", "Failed")]), 60)
+    assert "1 of 2 flows did not pass" in two
+    handle = RunHandle(RunRequest("UAT", {}, 60.0), Schedule("id", "UAT"), RUN_ID, triggered_at=0.0)
+    handle.items_total, handle.items_failed = 1, 0
+    assert ", 1 flow started, " in describe(handle, now=5.0)
+    handle.items_total = 3
+    assert ", 3 flows started, " in describe(handle, now=5.0)
+    entry = RecordedRun("t::a", make_run([make_flow("A", "Passed")]), 60.0)
+    assert count_line([entry], []) == "1 run: 1 passed"
+    assert count_line([], [NotStarted("t::b", "X", "why")]) == (
+        "0 runs; 1 test whose run never started"
+    )
+
+
+def summary_rows(variables: dict[str, str]) -> list[RecordedRun]:
+    run = make_run([make_flow("A", "Passed")], variables=variables)
+    return [RecordedRun("tests/test_checkout.py::test_pay[eu-west]", run, 60.0)]
+
+
+@pytest.mark.parametrize("width", [80, 100, 150, 400])
+def test_summary_fits_any_width_and_never_cuts_the_run_id(width: int) -> None:
+    variables = {"URL": "https://staging.example.com/" + "x" * 80, "Browser": "chrome"}
+    lines = run_summary_lines(summary_rows(variables), width=width)
+    assert all(len(line) <= width for line in lines), "\n".join(lines)
+    assert any(RUN_ID in line for line in lines)
+    text = "\n".join(lines)
+    assert "tests/test_checkout.py::test_pay[eu-west]" in text
+    if width == 400:
+        assert len(lines) == 2 and lines[1].endswith("Browser=chrome")
+    elif width == 150:
+        assert len(lines) == 2 and lines[1].endswith("…")
+    else:
+        # Stacked: the test id, then its row, then the variables (wrapped, never lost).
+        assert "Browser=chrome" in text and "x" * 40 in text
+
+
+def test_summary_without_width_is_one_row_per_run() -> None:
+    lines = run_summary_lines(summary_rows({"URL": "u" * 300}))
+    assert len(lines) == 2 and lines[1].endswith("u" * 300)

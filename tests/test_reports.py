@@ -37,8 +37,12 @@ def test_login(leapwork_schedule):
 
 
 def test_summary_section_lists_every_run(
-    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+    pytester: pytest.Pytester,
+    run_pytest: RunPytest,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
     pytester.makepyfile(TWO_RUNS)
     result = run_pytest()
     result.assert_outcomes(passed=1, failed=1)
@@ -53,10 +57,215 @@ def test_summary_section_lists_every_run(
     )
 
 
-def test_summary_is_quiet_with_q(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
+def leapwork_section(output: str) -> list[str]:
+    """The lines of the ``leapwork runs`` summary section."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if "= leapwork runs =" in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("==", "--")))
+    return lines[start + 1 : end]
+
+
+WIDE_VARIABLES = """
+import pytest
+
+@pytest.mark.leapwork_schedule("Smoke Login")
+@pytest.mark.parametrize(
+    "leapwork_variables",
+    [{"URL": "https://ok.example.com/" + "a" * 150, "Note": "n" * 60, "Browser": "edge"}],
+    ids=["a-rather-long-parametrization-id-that-makes-the-test-column-wide"],
+)
+def test_wide(leapwork_schedule):
+    pass
+"""
+
+
+@pytest.mark.parametrize("columns", [80, 260, 500])
+def test_summary_fits_the_terminal_width(
+    pytester: pytest.Pytester,
+    run_pytest: RunPytest,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    columns: int,
+) -> None:
+    """The variables are cut or wrapped to the terminal's width; the RunId is never cut."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    pytester.makepyfile(WIDE_VARIABLES)
+    result = run_pytest()
+    result.assert_outcomes(passed=1)
+    [run] = emulator.runs
+    section = leapwork_section(result.stdout.str())
+    text = "\n".join(section)
+    test_id = "test_wide[a-rather-long-parametrization-id-that-makes-the-test-column-wide]"
+    assert test_id in text
+    # Every line fits, but a test id longer than the terminal on a line of its own.
+    assert all(len(line) <= columns for line in section if test_id not in line), text
+    assert any(run.run_id in line for line in section)
+    if columns == 500:
+        assert "Note=" + "n" * 60 in text  # everything fits: nothing cut
+    elif columns == 260:
+        assert "…" in text  # the variables are cut at the edge
+    else:
+        # Too narrow for a row: the test id, then schedule and RunId, then the variables.
+        assert "Browser=edge" in text and "Note=" in text
+
+
+def test_summary_is_one_line_with_q(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
     pytester.makepyfile(TWO_RUNS)
-    result = run_pytest("-q")
+    result = run_pytest("-q", "--leapwork-junitxml=flows.xml")
+    out = result.stdout.str()
+    assert "leapwork runs" not in out
+    report = pytester.path / "flows.xml"
+    result.stdout.fnmatch_lines(
+        [f"leapwork: 2 runs: 1 passed, 1 failed; per-flow report: {report}"]
+    )
+
+
+def test_flow_report_is_written_when_no_marked_test_runs(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_plain():\n    pass\n")
+    result = pytester.runpytest("--leapwork-junitxml=reports/flows.xml", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    report = pytester.path / "reports" / "flows.xml"
+    SCHEMA.validate(str(report))
+    root = ET.parse(report).getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("0", "0", "0")
+    assert list(root) == []
+    result.stdout.fnmatch_lines([f"*- leapwork per-flow report: {report} -*"])
     assert "leapwork runs" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_every_triggered_run_is_reported_after_x(
+    pytester: pytest.Pytester,
+    run_pytest: RunPytest,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: str,
+) -> None:
+    """-x: a run started ahead that ended before the session stopped, and one the session
+    stopped, are in the summary and both reports, with their RunIds."""
+    monkeypatch.setenv("COLUMNS", "250")
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+
+        @pytest.mark.leapwork_schedule("Checkout")
+        def test_a_fails_after_the_others_ended():
+            time.sleep(1.0)
+            assert False
+
+        @pytest.mark.leapwork_schedule("Statuses")
+        def test_b_never_runs():
+            pass
+
+        @pytest.mark.leapwork_schedule("Slow")
+        def test_c_never_runs():
+            pass
+        """
+    )
+    result = run_pytest(
+        "-x",
+        "-n",
+        workers,
+        "--leapwork-junitxml=flows.xml",
+        "--junitxml=pytest.xml",
+        subprocess=True,
+    )
+    # xdist reports a session stopped by -x as interrupted.
+    assert result.ret in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED)
+    run_ids = {r.run_id for r in emulator.runs}
+    assert len(run_ids) == 3 if workers == "0" else len(run_ids) >= 2
+    section = "\n".join(leapwork_section(result.stdout.str()))
+    assert all(run_id in section for run_id in run_ids), section
+    flows = ET.parse(pytester.path / "flows.xml").getroot()
+    SCHEMA.validate(str(pytester.path / "flows.xml"))
+    in_report = {
+        p.get("value") for p in flows.iter("property") if p.get("name") == "leapwork_run_id"
+    }
+    assert in_report == run_ids
+    pytest_xml = ET.parse(pytester.path / "pytest.xml").getroot()
+    suite_props = {
+        p.get("value") for p in pytest_xml.iter("property") if p.get("name") == "leapwork_run_id"
+    }
+    assert suite_props == run_ids
+    if workers == "0":
+        by_title = {r.schedule_title: r.run_id for r in emulator.runs}
+        result.stdout.fnmatch_lines(
+            [
+                f"*test_b_never_runs*Statuses*{by_title['Statuses']}*failed, test did not run*",
+                f"*test_c_never_runs*Slow*{by_title['Slow']}*stopped, its test did not run*",
+            ]
+        )
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_runs_that_never_started_are_errored_cases(
+    pytester: pytest.Pytester, run_pytest: RunPytest, workers: str
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.leapwork_schedule("Checkout")
+        def test_ok():
+            pass
+
+        @pytest.mark.leapwork_schedule("Smoke Logn")
+        def test_typo():
+            pass
+
+        @pytest.mark.leapwork_schedule("Nightly Regression")
+        def test_disabled():
+            pass
+
+        @pytest.mark.leapwork_schedule("Smoke Login", variables={"Undeclared": "1"})
+        def test_undeclared_variable():
+            pass
+        """
+    )
+    result = run_pytest("-n", workers, "--leapwork-junitxml=flows.xml", subprocess=True)
+    result.assert_outcomes(passed=1, errors=3)
+    report = pytester.path / "flows.xml"
+    SCHEMA.validate(str(report))
+    root = ET.parse(report).getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("5", "0", "3")
+    errored = {}
+    for suite in root.iter("testsuite"):
+        for case in suite.iter("testcase"):
+            failure = case.find("failure")
+            if failure is not None and failure.get("type") == "Error":
+                assert suite.get("errors") == "1" and suite.get("name") == case.get("classname")
+                errored[case.get("name", "").split("::")[-1]] = (case.get("classname"), failure)
+    assert set(errored) == {"test_typo", "test_disabled", "test_undeclared_variable"}
+    assert errored["test_typo"][0] == "Smoke Logn"
+    assert "no schedule titled 'Smoke Logn'" in (errored["test_typo"][1].get("message") or "")
+    assert errored["test_disabled"][0] == "Nightly Regression"
+    assert "disabled" in (errored["test_disabled"][1].get("message") or "")
+    classname, failure = errored["test_undeclared_variable"]
+    assert classname == "Smoke Login" and "HTTP 400" in (failure.get("message") or "")
+    assert "Schedule: Smoke Login" in (failure.text or "")
+
+
+@pytest.mark.parametrize("family", ["xunit1", "xunit2"])
+def test_pytest_junit_has_elapsed_beside_the_run_id(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, family: str
+) -> None:
+    pytester.makepyfile(TWO_RUNS)
+    run_pytest("--junitxml=pytest.xml", "-o", f"junit_family={family}").assert_outcomes(
+        passed=1, failed=1
+    )
+    root = ET.parse(pytester.path / "pytest.xml").getroot()
+    cases = list(root.iter("testcase"))
+    assert len(cases) == 2
+    for case in cases:
+        props = [(p.get("name"), p.get("value")) for p in case.iter("property")]
+        names = [name for name, _ in props]
+        assert names[:2] == ["leapwork_run_id", "leapwork_elapsed"], props
+        elapsed = float(dict(props)["leapwork_elapsed"] or "0")
+        # The run took its flows' time (two 0.1 s flows), whatever the test's own time says.
+        assert elapsed >= 0.2
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])
