@@ -509,8 +509,8 @@ class Reporting:
                     f"{stopped.nodeid or '-'}: schedule {stopped.schedule!r}, "
                     f"run {stopped.run_id} stopped ({stopped.reason})"
                 )
-        if report:
-            terminalreporter.write_sep("-", f"leapwork {report}")
+        if self.report_path:
+            terminalreporter.write_sep("-", f"leapwork per-flow report: {self.report_path}")
 
 
 class XdistWorker:

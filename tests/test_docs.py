@@ -530,6 +530,86 @@ def package_literals() -> list[str]:
     return [literal for literal in literals if literal]
 
 
+def unprinted(messages: list[str], literals: list[str]) -> list[tuple[str, str]]:
+    """The fixed parts of quoted messages (``…`` stands for what varies) that no string of
+    the package contains."""
+    missing = []
+    for message in messages:
+        for part in message.split("…"):
+            part = part.strip(" \t:;,.()'\"")
+            if len(part) >= 3 and not any(part in literal for literal in literals):
+                missing.append((message, part))
+    return missing
+
+
+#: What varies in a message quoted whole, as an example: ``…`` and ``...``, quoted names and
+#: values, numbers, URLs, masked keys, and the example test's name.
+EXAMPLE_VALUES = (
+    r"…|\.\.\.|'[^']*'|\b\d+\b|https?://ctl\S*|\*{4}\w+|\btest_x\b|\bids [\w, ]+|\btimout\b"
+)
+#: Words in those messages that are not the plugin's: the operating system's, urllib3's and
+#: the controller's (the emulator answers with the real controller's words).
+FOREIGN = (
+    "[Errno 111] Connection refused",
+    "Remote end closed connection without response",
+    "[SSL: CERTIFICATE_VERIFY_FAILED]",
+    "Service Unavailable",
+    "Bad Gateway",
+    "Incorrect AccessKey",
+    "Asset not found",
+)
+#: A piece shorter than this proves nothing; it is joined to its neighbours' pieces instead.
+MIN_PIECE = 4
+
+
+def not_composed(messages: list[str], literals: list[str]) -> list[tuple[str, str]]:
+    """Parts of example messages that cannot be put together from the package's strings.
+
+    The plugin builds messages from pieces (``f"{where}: {what} must be ..."``), so each part
+    between the example's values must read as consecutive pieces of the package's string
+    literals, each at least ``MIN_PIECE`` characters.
+    """
+    blob = "\x00".join(literals)
+    # Short literals (" s" after a number of seconds) are pieces of their own.
+    short = sorted({lit.strip() for lit in literals if 0 < len(lit.strip()) < MIN_PIECE}, key=len)
+    missing = []
+    for message in messages:
+        text = message
+        for foreign in FOREIGN:
+            text = text.replace(foreign, "…")
+        for part in re.split(EXAMPLE_VALUES, text):
+            part = part.strip(" \t:;,.()'\"")
+            start = 0
+            while len(part) - start >= MIN_PIECE:
+                end = start + MIN_PIECE
+                if part[start:end] not in blob:
+                    prefix = [lit for lit in short if part.startswith(lit, start)]
+                    if prefix:
+                        start += len(prefix[-1])
+                        continue
+                    missing.append((message, part[start:]))
+                    break
+                while end < len(part) and part[start : end + 1] in blob:
+                    end += 1
+                start = end
+    return missing
+
+
+def quoted_in_column(markdown: str, header: str, column: str, after: str = "") -> list[str]:
+    """Code spans of one column of the table headed ``header``, those after ``after``."""
+    rows = table_with_header(markdown, header)
+    index = [h.lower() for h in rows[0]].index(column.lower())
+    quoted = []
+    for row in rows[1:]:
+        cell = row[index]
+        if after:
+            if after not in cell:
+                continue
+            cell = cell[cell.index(after) :]
+        quoted += code_spans(cell)
+    return quoted
+
+
 def test_troubleshooting_messages_are_the_plugins() -> None:
     literals = package_literals()
     messages = [
@@ -540,15 +620,50 @@ def test_troubleshooting_messages_are_the_plugins() -> None:
         if (spans := code_spans(row[[h.lower() for h in table[0]].index("message")]))
     ]
     assert len(messages) > 60
-    missing = []
-    for message in messages:
-        for part in message.split("…"):
-            part = part.strip(" \t:;,.()'\"")
-            if len(part) >= 3 and not any(part in literal for literal in literals):
-                missing.append((message, part))
+    missing = unprinted(messages, literals)
     assert not missing, "messages in troubleshooting.md the plugin does not print:\n" + "\n".join(
         f"  {part!r} of {message!r}" for message, part in missing
     )
+
+
+# Messages quoted in the other pages: (page, table header, column, where quoting starts).
+QUOTING_PAGES = [
+    ("bad-input.md", "input", "what you see", "error: "),
+    ("faults.md", "fault", "before the trigger", "error"),
+    ("faults.md", "fault", "on runNow", "error"),
+    ("faults.md", "fault", "while following", "error"),
+]
+
+
+@pytest.mark.parametrize(("name", "header", "column", "after"), QUOTING_PAGES)
+def test_messages_quoted_in_other_pages_are_the_plugins(
+    name: str, header: str, column: str, after: str
+) -> None:
+    messages = [
+        m for m in quoted_in_column(page(name), header, column, after) if " " in m.strip(". ")
+    ]
+    assert messages, f"no message quoted in the {column!r} column of {name}"
+    missing = not_composed(messages, package_literals())
+    assert not missing, f"messages in {name} the plugin does not print:\n" + "\n".join(
+        f"  {part!r} of {message!r}" for message, part in missing
+    )
+
+
+def test_getting_started_messages_and_run_ids_are_as_printed() -> None:
+    """The console output quoted in getting-started.md: messages the plugin prints, RunIds
+    whole (the summary and the reports never shorten them)."""
+    text = page("getting-started.md")
+    assert not unprinted(
+        ["waiting for … run …: …, … started, …", "leapwork per-flow report: …"],
+        package_literals(),
+    )
+    assert re.search(r"^leapwork: \d+ runs: \d+ passed, \d+ failed; per-flow report: ", text, re.M)
+    for path in [*CONTENT.glob("*.md"), REPO / "README.md"]:
+        shortened = re.findall(r"\b[0-9a-f]{4,}(?:-[0-9a-f]*)*…", path.read_text("utf-8"))
+        assert not shortened, f"{path.name} shortens RunIds the plugin prints whole: {shortened}"
+    uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    summary = section(text, "## Try it without a controller")
+    assert len(re.findall(rf"^  \S.*  {uuid}  (passed|failed)", summary, re.M)) == 3
 
 
 def test_reference_attribute_tables() -> None:
@@ -638,16 +753,75 @@ def test_code_in_pages_is_included_from_files() -> None:
                 assert SNIPPET.fullmatch(body), f"{path.name}: inline {language} block:\n{body}"
 
 
-@pytest.mark.parametrize("name", ["benchmarks.md", "bad-input.md", "faults.md"])
-def test_pages_written_elsewhere_are_included(name: str) -> None:
-    """One source each: docs/NAME is shown through docs/content/NAME, once it exists."""
-    wrapper = page(name)
-    if (DOCS / name).is_file():
-        assert f'--8<-- "docs/{name}"' in wrapper, (
-            f'docs/{name} exists now: make docs/content/{name} the single line --8<-- "docs/{name}"'
+def _sync_pages() -> Any:
+    spec = importlib.util.spec_from_file_location("sync_pages", DOCS / "sync_pages.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pages_kept_beside_the_site_are_copied_whole() -> None:
+    """docs/faults.md, docs/bad-input.md and docs/benchmarks.md are the sources (rows are
+    appended there); docs/content holds whole copies, so that GitHub shows the page itself
+    rather than an include line."""
+    sync = _sync_pages()
+    assert set(sync.PAGES) == {"benchmarks.md", "bad-input.md", "faults.md"}
+    assert sync.stale() == [], (
+        f"stale copies in docs/content: {sync.stale()}; run python docs/sync_pages.py"
+    )
+    for name in sync.PAGES:
+        assert not SNIPPET.search(page(name)), f"docs/content/{name} is an include line"
+
+
+def test_every_page_reads_without_the_site() -> None:
+    """Raw on GitHub a page has its title and prose, not only snippet or ::: lines."""
+    for path in sorted(CONTENT.glob("*.md")):
+        text = FENCE.sub("", path.read_text(encoding="utf-8"))
+        prose = [
+            line
+            for line in text.splitlines()
+            if line.strip()
+            and not SNIPPET.match(line)
+            and not line.startswith(":::")
+            and not line.startswith("    ")
+            and not line.startswith("<!--")
+        ]
+        assert any(line.startswith("# ") for line in prose), f"{path.name} has no title"
+        assert len(prose) >= 5, f"{path.name} reads as nothing but directives raw"
+
+
+def test_reference_reads_without_the_site() -> None:
+    """Each ``:::`` directive of reference.md is introduced by a sentence naming its object,
+    and the page links to the built site first thing."""
+    text = page("reference.md")
+    head = "\n".join(text.splitlines()[:8])
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    site = re.search(r'^Documentation = "([^"]+)"', pyproject, re.M)
+    assert site, "pyproject.toml names no Documentation URL"
+    assert f"<{site.group(1).rstrip('/')}/en/latest/reference/>" in head
+    paragraphs = re.split(r"\n\s*\n", text)
+    directives = 0
+    for index, paragraph in enumerate(paragraphs):
+        match = re.match(r"::: ([\w.]+)", paragraph)
+        if not match:
+            continue
+        directives += 1
+        name = match.group(1).rsplit(".", 1)[-1]
+        before = paragraphs[index - 1]
+        assert f"`{name}" in before or name in ("hooks", "errors"), (
+            f"reference.md: no sentence introduces ::: {match.group(1)}"
         )
-    else:
-        assert "--8<--" not in wrapper, f"docs/{name} does not exist: keep a placeholder page"
+        assert "heading_level: 3" not in paragraph, "heading_level 3 is the site's default"
+    assert directives >= 15
+    import pytest_leapwork.errors as errors
+    import pytest_leapwork.hooks as hooks
+
+    hooks_prose = section(text, "## Hooks")
+    assert all(h in hooks_prose for h in dir(hooks) if h.startswith("pytest_leapwork_"))
+    errors_prose = section(text, "## Errors")
+    raised = [n for n, v in vars(errors).items() if isinstance(v, type) and n[0].isupper()]
+    assert [n for n in raised if f"`{n}`" not in errors_prose] == []
 
 
 # -- (c) the site builds ----------------------------------------------------------------------
@@ -694,3 +868,23 @@ def test_site_builds_strict(tmp_path: Path) -> None:
         assert (built / ("index.html" if name == "index" else f"{name}/index.html")).is_file()
     reference = (built / "reference" / "index.html").read_text(encoding="utf-8")
     assert "pytest_leapwork_flow_passed" in reference and "failed_flows" in reference
+
+
+def test_bad_scenario_file_is_the_usage_error_troubleshooting_quotes(
+    pytester: pytest.Pytester,
+) -> None:
+    text = page("troubleshooting.md")
+    paragraph = text[text.index("A scenario file that exists but has a mistake") :]
+    paragraph = paragraph[: paragraph.index("\n\n")]
+    assert "INTERNALERROR" not in paragraph and "usage error" in paragraph
+    [quoted] = [s for s in code_spans(paragraph) if "unknown key" in s]
+    (pytester.path / "my.toml").write_text('[[schedules]]\ntitle = "A"\nflowz = 1\n')
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.leapwork_schedule('A')\ndef test_a():\n    pass\n"
+    )
+    result = pytester.runpytest("--leapwork-emulator=my.toml", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    [line] = [line for line in result.stderr.lines if line.startswith("ERROR: ")]
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    fixed = quoted.split("…")[0]
+    assert line.removeprefix("ERROR: ").startswith(fixed), (line, fixed)
