@@ -36,8 +36,9 @@ class ScheduleSpec:
 def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> ScheduleSpec:
     unknown = sorted(set(kwargs) - {"schedule", "variables", "timeout"})
     if unknown:
+        noun = "argument" if len(unknown) == 1 else "arguments"
         raise MarkerError(
-            f"{MARKER} marker: unknown keyword argument(s) {', '.join(unknown)}; "
+            f"{MARKER} marker: unknown keyword {noun} {', '.join(unknown)}; "
             "it takes schedule, variables= and timeout="
         )
     if len(args) > 1:

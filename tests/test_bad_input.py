@@ -394,7 +394,7 @@ CASES: dict[str, list[Case]] = {
         Case(
             ERROR,
             (
-                f"*leapwork_schedule marker: unknown keyword argument(s) {word}; "
+                f"*leapwork_schedule marker: unknown keyword argument {word}; "
                 "it takes schedule, variables= and timeout=*",
             ),
             marker=f"{SMOKE}, {word}=1",

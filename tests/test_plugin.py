@@ -287,7 +287,7 @@ def test_timeout_stops_the_run(
         ('"Nightly Regression"', "*'Nightly Regression'*is disabled*"),
         ('"Twin"', "*2 enabled schedules are titled 'Twin'*by its id*"),
         ('"Checkout", variables={"Undeclared": "x"}', "*'Checkout' could not be started*HTTP 400*"),
-        ('"Smoke Login", variable={"URL": "x"}', "*unknown keyword argument(s) variable*"),
+        ('"Smoke Login", variable={"URL": "x"}', "*unknown keyword argument variable*"),
         ('"Smoke Login", timeout=-1', "*timeout must be more than 0 seconds*"),
         ('"Smoke Login", variables={"A B": "x"}', "*variable name 'A B' contains ' '*"),
         ("42", "*must be a title or id string, got int*"),

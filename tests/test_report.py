@@ -207,6 +207,14 @@ def test_plurals_in_messages_and_progress() -> None:
     assert count_line([], [NotStarted("t::b", "X", "why")]) == (
         "0 runs; 1 test whose run never started"
     )
+    from pytest_leapwork.marker import MarkerError, parse_marker
+
+    for unknown, words in [
+        ({"timout": 1}, "argument timout;"),
+        ({"a": 1, "b": 2}, "arguments a, b;"),
+    ]:
+        with pytest.raises(MarkerError, match=f"unknown keyword {words}"):
+            parse_marker(("UAT",), unknown)
 
 
 def summary_rows(variables: dict[str, str]) -> list[RecordedRun]:
