@@ -153,7 +153,7 @@ def test_every_triggered_run_is_reported_after_x(
 
         @pytest.mark.leapwork_schedule("Checkout")
         def test_a_fails_after_the_others_ended():
-            time.sleep(1.0)
+            time.sleep(2.0)  # Statuses (0.1 s) ends meanwhile; Slow (60 s) does not
             assert False
 
         @pytest.mark.leapwork_schedule("Statuses")
