@@ -31,7 +31,7 @@ class RecordedRun:
     nodeid: str
     run: LeapworkRun
     timeout: float
-    #: Set when the test did not report this run itself: why (``"test did not run"``).
+    #: Set when the test did not report this run itself: why (``"its test did not run"``).
     note: str | None = None
     #: Why the run could not be followed to its end, if it could not.
     error: str | None = None

@@ -93,6 +93,7 @@ def run_result(entry: RecordedRun) -> str:
 
 
 SUMMARY_HEADER = ("test", "schedule", "run", "result", "flows p/f/t", "time", "variables")
+RESULT = SUMMARY_HEADER.index("result")
 
 
 def run_summary_lines(
@@ -140,6 +141,11 @@ def fit_to_width(rows: Sequence[Sequence[str]], width: int | None) -> list[str]:
         return [_cut_right(line, width) for line in lines]
     indent = "  "
     middle = [list(row[1:-1]) for row in rows]
+    # A result's note ("failed, its test did not run") joins the test id's line.
+    notes = [""] * len(rows)
+    for index, cells in enumerate(middle[1:], start=1):
+        cells[RESULT - 1], _, note = cells[RESULT - 1].partition(", ")
+        notes[index] = f"  ({note})" if note else ""
     overflow = max(len(line) for line in aligned(middle, indent)) - width
     if overflow > 0:
         longest = max(len(cells[0]) for cells in middle)
@@ -149,8 +155,8 @@ def fit_to_width(rows: Sequence[Sequence[str]], width: int | None) -> list[str]:
     middle_lines = aligned(middle, indent)
     header = rows[0]
     out = [header[0], middle_lines[0], f"{indent * 2}{header[-1]}"]
-    for row, line in zip(rows[1:], middle_lines[1:], strict=True):
-        out += [row[0], line]
+    for row, line, note in zip(rows[1:], middle_lines[1:], notes[1:], strict=True):
+        out += [row[0] + note, line]
         if row[-1] not in ("-", "none"):
             out += textwrap.wrap(
                 row[-1],

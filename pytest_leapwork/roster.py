@@ -18,7 +18,7 @@ from .models import LeapworkRun
 from .runner import RunHandle
 
 #: Why a run that ended on its own was not reported by its test.
-TEST_DID_NOT_RUN = "test did not run"
+TEST_DID_NOT_RUN = "its test did not run"
 
 
 def entry_of(handle: RunHandle, now: float | None = None) -> RecordedRun:

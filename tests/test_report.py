@@ -242,3 +242,19 @@ def test_summary_fits_any_width_and_never_cuts_the_run_id(width: int) -> None:
 def test_summary_without_width_is_one_row_per_run() -> None:
     lines = run_summary_lines(summary_rows({"URL": "u" * 300}))
     assert len(lines) == 2 and lines[1].endswith("u" * 300)
+
+
+def test_narrow_summary_puts_the_why_beside_the_test() -> None:
+    untaken = RecordedRun(
+        "t.py::test_never_runs",
+        make_run([make_flow("A", "Failed")]),
+        60.0,
+        note="its test did not run",
+    )
+    lines = run_summary_lines([untaken], [NotStarted("t.py::test_typo", "Smoke Logn", "x")], 80)
+    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    assert "t.py::test_never_runs  (its test did not run)" in lines
+    assert any(RUN_ID in line and " failed " in line for line in lines)
+    assert "t.py::test_typo" in lines and any("not started" in line for line in lines)
+    wide = run_summary_lines([untaken], width=200)
+    assert "failed, its test did not run" in wide[1]

@@ -194,7 +194,7 @@ def test_every_triggered_run_is_reported_after_x(
         by_title = {r.schedule_title: r.run_id for r in emulator.runs}
         result.stdout.fnmatch_lines(
             [
-                f"*test_b_never_runs*Statuses*{by_title['Statuses']}*failed, test did not run*",
+                f"*test_b_never_runs*Statuses*{by_title['Statuses']}*failed, its test did not run*",
                 f"*test_c_never_runs*Slow*{by_title['Slow']}*stopped, its test did not run*",
             ]
         )
