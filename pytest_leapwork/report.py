@@ -122,7 +122,7 @@ def run_summary_lines(
             )
         )
     for test in not_started:
-        rows.append((test.nodeid, test.schedule, "-", "not started", "-", "-", "-"))
+        rows.append((test.nodeid, test.schedule, "-", "error, run never started", "-", "-", "-"))
     return fit_to_width(rows, width)
 
 
