@@ -8,7 +8,9 @@
    its RunId in the JUnit XML, and waits for it. A run that cannot start is a setup error.
 4. Call: a run whose flows did not all pass fails the test with a table of its flows and the
    log of each failing flow.
-5. Session end: runs still in flight (``-x``, Ctrl-C) are stopped on the controller and listed.
+5. Session end: runs still in flight (``-x``, Ctrl-C) are stopped on the controller; every
+   run the session triggered is listed in the summary and the reports, whatever became of
+   its test, and so is every test whose run never started.
 """
 
 from __future__ import annotations
