@@ -543,9 +543,10 @@ def unprinted(messages: list[str], literals: list[str]) -> list[tuple[str, str]]
 
 
 #: What varies in a message quoted whole, as an example: ``…`` and ``...``, quoted names and
-#: values, numbers, URLs, masked keys, and the example test's name.
+#: values, numbers, URLs, masked keys, type names after "got", the example test's name.
 EXAMPLE_VALUES = (
-    r"…|\.\.\.|'[^']*'|\b\d+\b|https?://ctl\S*|\*{4}\w+|\btest_x\b|\bids [\w, ]+|\btimout\b"
+    r"…|\.\.\.|'[^']*'|\b\d+(?:\.\d+)?\b|https?://ctl\S*|\*{4}\w+|\btest_x\b|\bids [\w, ]+"
+    r"|\btimout\b|\b(?:int|float|str|bool|list|dict|NoneType)\b"
 )
 #: Words in those messages that are not the plugin's: the operating system's, urllib3's and
 #: the controller's (the emulator answers with the real controller's words).
@@ -557,41 +558,73 @@ FOREIGN = (
     "Bad Gateway",
     "Incorrect AccessKey",
     "Asset not found",
+    "Invalid IPv6 URL",
 )
-#: A piece shorter than this proves nothing; it is joined to its neighbours' pieces instead.
-MIN_PIECE = 4
+
+
+class Pieces:
+    """The package's string literals as pieces a message is put together from."""
+
+    def __init__(self, literals: list[str]) -> None:
+        stripped = {lit.strip() for lit in literals if lit.strip()}
+        self.blob = "\x00".join(stripped)
+        self.whole = stripped
+        self.heads = {lit[:i] for lit in stripped for i in range(1, min(len(lit), 200) + 1)}
+        self.tails = {lit[-i:] for lit in stripped for i in range(1, min(len(lit), 200) + 1)}
+
+    def composed(self, part: str) -> bool:
+        """Whether ``part`` reads as the end of one literal, whole literals, then the start
+        of one (the plugin's f-strings, their placeholders filled with other messages)."""
+        if part in self.blob:
+            return True
+        reach, size = [0], len(part)
+        seen = {0}
+        while reach:
+            start = reach.pop()
+            for end in range(start + 1, size + 1):
+                piece = part[start:end]
+                # Inside a message a piece is a whole literal of some length: one or two
+                # characters would let any sentence through.
+                joint = not any(c.isalnum() for c in piece)  # ": " between two f-strings
+                inner = (len(piece) >= 3 or joint) and piece in self.whole
+                ok = piece in self.tails if start == 0 else inner
+                if end == size and start > 0:
+                    ok = ok or piece in self.heads
+                if not ok:
+                    continue
+                if end == size:
+                    return True
+                following = end + len(part[end:]) - len(part[end:].lstrip())
+                if following not in seen:
+                    seen.add(following)
+                    reach.append(following)
+        return False
 
 
 def not_composed(messages: list[str], literals: list[str]) -> list[tuple[str, str]]:
     """Parts of example messages that cannot be put together from the package's strings.
 
-    The plugin builds messages from pieces (``f"{where}: {what} must be ..."``), so each part
-    between the example's values must read as consecutive pieces of the package's string
-    literals, each at least ``MIN_PIECE`` characters.
+    The plugin builds messages from f-strings (``f"{where}: {what} must be ..."``), so each
+    part between the example's values (``EXAMPLE_VALUES``, and any word the package never
+    contains) must read as whole pieces of the package's string literals (``Pieces``).
     """
-    blob = "\x00".join(literals)
-    # Short literals (" s" after a number of seconds) are pieces of their own.
-    short = sorted({lit.strip() for lit in literals if 0 < len(lit.strip()) < MIN_PIECE}, key=len)
+    pieces = Pieces(literals)
     missing = []
     for message in messages:
         text = message
         for foreign in FOREIGN:
             text = text.replace(foreign, "…")
+        # A name the package never contains (Browser, IPv6) is an example's value, not the
+        # plugin's wording; a lower-case word is wording, and checked.
+        names = set(re.findall(r"[\w$-]*[A-Z0-9][\w$-]*", text))
+        values = [w for w in names if w not in pieces.blob]
+        if values:
+            words = "|".join(re.escape(w) for w in sorted(values, key=len, reverse=True))
+            text = re.sub(rf"(?<![\w$-])(?:{words})(?![\w$-])", "…", text)
         for part in re.split(EXAMPLE_VALUES, text):
             part = part.strip(" \t:;,.()'\"")
-            start = 0
-            while len(part) - start >= MIN_PIECE:
-                end = start + MIN_PIECE
-                if part[start:end] not in blob:
-                    prefix = [lit for lit in short if part.startswith(lit, start)]
-                    if prefix:
-                        start += len(prefix[-1])
-                        continue
-                    missing.append((message, part[start:]))
-                    break
-                while end < len(part) and part[start : end + 1] in blob:
-                    end += 1
-                start = end
+            if part and not pieces.composed(part):
+                missing.append((message, part))
     return missing
 
 
