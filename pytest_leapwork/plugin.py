@@ -425,7 +425,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         output = session.config.workeroutput  # type: ignore[attr-defined]
         output[STOPPED_OUTPUT] = [asdict(s) for s in leapwork.stopped]
-        output[RUNS_OUTPUT] = [entry_of(h).to_dict() for h in leapwork.triggered]
+        # The runs no test reported (the others reached the controller with their tests).
+        reported = {
+            state.run.run_id
+            for item in session.items
+            if (state := item.stash.get(ITEM_STATE, None)) is not None and state.run is not None
+        }
+        output[RUNS_OUTPUT] = [
+            entry_of(h).to_dict() for h in leapwork.triggered if h.run_id not in reported
+        ]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
