@@ -39,7 +39,7 @@ from .models import LeapworkRun, Schedule
 from .options import add_options, resolve_settings
 from .progress import Progress
 from .report import aligned, count_line, failure_message, flows_html, run_summary_lines
-from .roster import entry_of, unreported
+from .roster import entry_of, stopped_entry, unreported
 from .runner import RunHandle, RunRequest
 from .session import LeapworkSession, StoppedRun
 
@@ -483,6 +483,12 @@ class Reporting:
         triggered = [*self.worker_runs, *(entry_of(h) for h in self.session.triggered)]
         reasons = {s.run_id: s.reason for s in self.session.stopped}
         self.unreported = unreported(triggered, self.session.recorded, reasons)
+        listed = {entry.run.run_id for entry in self.every_run}
+        self.unreported += [
+            stopped_entry(s.nodeid, s.schedule, s.run_id, s.reason)
+            for s in self.session.stopped
+            if s.run_id not in listed
+        ]
         for plugin in session.config.pluginmanager.get_plugins():
             # pytest's LogXML; unlike record_testsuite_property this works under xdist.
             if hasattr(plugin, "add_global_property") and hasattr(plugin, "logfile"):

@@ -41,6 +41,12 @@ def entry_of(handle: RunHandle, now: float | None = None) -> RecordedRun:
     return RecordedRun(request.label, run, request.timeout, note=note, error=error)
 
 
+def stopped_entry(nodeid: str, schedule: str, run_id: str, reason: str) -> RecordedRun:
+    """A run known only from the session's stop of it: one a crashed xdist worker left."""
+    run = LeapworkRun(run_id, "", schedule, {}, stopped_reason=reason)
+    return RecordedRun(nodeid, run, 0.0, note=reason)
+
+
 def unreported(
     triggered: Iterable[RecordedRun],
     reported: Sequence[RecordedRun],

@@ -200,6 +200,42 @@ def test_every_triggered_run_is_reported_after_x(
         )
 
 
+def test_runs_of_a_crashed_worker_are_in_the_summary_and_the_report(
+    pytester: pytest.Pytester,
+    run_pytest: RunPytest,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run known only from the xdist controller's stop of it is listed like any other."""
+    monkeypatch.setenv("COLUMNS", "250")
+    pytester.makepyfile(
+        """
+        import os
+        import pytest
+
+        def test_a_crashes_the_worker():
+            os._exit(1)
+
+        @pytest.mark.leapwork_schedule("Slow")
+        def test_b_was_triggered_ahead():
+            pass
+        """
+    )
+    result = run_pytest(
+        "-n", "1", "--max-worker-restart=0", "--leapwork-junitxml=flows.xml", subprocess=True
+    )
+    [run] = emulator.runs
+    result.stdout.fnmatch_lines(
+        [f"*test_b_was_triggered_ahead*Slow*{run.run_id}*stopped, its xdist worker crashed*"]
+    )
+    flows = ET.parse(pytester.path / "flows.xml").getroot()
+    SCHEMA.validate(str(pytester.path / "flows.xml"))
+    [suite] = flows.iter("testsuite")
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["leapwork_run_id"] == run.run_id
+    assert props["leapwork_note"] == "its xdist worker crashed"
+
+
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_runs_that_never_started_are_errored_cases(
     pytester: pytest.Pytester, run_pytest: RunPytest, workers: str
