@@ -7,10 +7,14 @@ into typed exceptions that say what the controller meant. No pytest import here.
 
 from __future__ import annotations
 
+import json
 import re
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -20,17 +24,22 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .errors import (
+    AccessKeyRejected,
+    AnswerTooLarge,
     ControllerHTTPError,
     ControllerUnreachable,
     InvalidResponse,
     LeapworkError,
+    VariableRejected,
     error_for_status,
 )
+from .limits import MAX_ANSWER_BYTES, MAX_ERROR_BYTES, MAX_SNIPPET_CHARS, cut, is_guid
 from .models import (
     FlowResult,
     Keyframe,
     RunSummary,
     Schedule,
+    parse_declared_variables,
     parse_keyframes,
     parse_operation_completed,
     parse_run_id,
@@ -143,6 +152,10 @@ class LeapworkClient:
         self._key = access_key if isinstance(access_key, Secret) else Secret(access_key)
         self.timeout = (connect_timeout, read_timeout)
         self.retries = retries
+        #: An error every later request would meet again (a refused key, a dead controller).
+        self._remembered: LeapworkError | None = None
+        #: Whether the controller has answered anything (an HTTP status) in this session.
+        self._answered = False
         self.session = _KeyKeepingSession()
         self.session.verify = verify
         if verify is False:
@@ -175,40 +188,54 @@ class LeapworkClient:
 
     # -- the endpoints --------------------------------------------------------------------
 
-    def list_schedules(self) -> list[Schedule]:
-        return self._call("GET", "/schedules", "GET /schedules", parse_schedules)
+    def list_schedules(self, within: float | None = None) -> list[Schedule]:
+        """Every schedule; ``within``: seconds to wait at most, retries included."""
+        return self._call("GET", "/schedules", "GET /schedules", parse_schedules, within=within)
 
     def run_now(self, schedule_id: str, variables: Mapping[str, str]) -> str:
         """Start a run; returns its RunId. Never repeated once the request was sent."""
-        path = f"/schedules/{schedule_id}/runNow"
+        path = f"/schedules/{_segment(schedule_id, 'schedule id')}/runNow"
         if variables:
             path += "?" + encode_variables(variables)
-        return self._call("PUT", path, "PUT /schedules/{id}/runNow", parse_run_id, once=True)
+        try:
+            return self._call("PUT", path, "PUT /schedules/{id}/runNow", parse_run_id, once=True)
+        except VariableRejected as exc:
+            exc.args = (
+                self._explain_rejected_variables(str(exc), exc.body, schedule_id, variables),
+            )
+            raise exc.with_traceback(None) from None
+
+    def declared_variables(self, schedule_id: str) -> list[str] | None:
+        """The variables a schedule declares, where ``GET /schedules/{id}`` lists them."""
+        path = f"/schedules/{_segment(schedule_id, 'schedule id')}"
+        return self._call("GET", path, "GET /schedules/{id}", parse_declared_variables, within=15)
 
     def run_status(self, run_id: str) -> str:
-        return self._call("GET", f"/run/{run_id}/status", "GET /run/{id}/status", parse_status)
+        path = f"/run/{_segment(run_id, 'RunId')}/status"
+        return self._call("GET", path, "GET /run/{id}/status", parse_status)
 
     def run_summary(self, run_id: str) -> RunSummary:
         """``GET /run/{id}``: status plus how many items the run has and how many failed."""
-        return self._call("GET", f"/run/{run_id}", "GET /run/{id}", parse_run_summary)
+        path = f"/run/{_segment(run_id, 'RunId')}"
+        return self._call("GET", path, "GET /run/{id}", parse_run_summary)
 
     def run_item_ids(self, run_id: str) -> list[str]:
-        return self._call(
-            "GET", f"/run/{run_id}/runItemIds", "GET /run/{id}/runItemIds", parse_run_item_ids
-        )
+        path = f"/run/{_segment(run_id, 'RunId')}/runItemIds"
+        return self._call("GET", path, "GET /run/{id}/runItemIds", parse_run_item_ids)
 
     def run_item(self, run_item_id: str) -> FlowResult:
-        item = self._call("GET", f"/runItems/{run_item_id}", "GET /runItems/{id}", parse_run_item)
+        path = f"/runItems/{_segment(run_item_id, 'run item id')}"
+        item = self._call("GET", path, "GET /runItems/{id}", parse_run_item)
         item.run_item_id = item.run_item_id or run_item_id
         return item
 
     def keyframes(self, run_item_id: str) -> list[Keyframe]:
-        return self._call(
-            "GET",
-            f"/runItems/{run_item_id}/keyframes",
-            "GET /runItems/{id}/keyframes",
-            parse_keyframes,
-        )
+        """A flow's log; a note in its place where the log is too large to read."""
+        path = f"/runItems/{_segment(run_item_id, 'run item id')}/keyframes"
+        try:
+            return self._call("GET", path, "GET /runItems/{id}/keyframes", parse_keyframes)
+        except AnswerTooLarge as exc:
+            return [Keyframe(timestamp="", level="Error", block_title=None, message=str(exc))]
 
     def stop_run(self, run_id: str, attempts: int = 3) -> bool:
         """Ask the controller to stop a run; True when it says it did.
@@ -219,7 +246,8 @@ class LeapworkClient:
         endpoint = "PUT /run/{id}/stop"
         for attempt in range(1, attempts + 1):
             try:
-                return self._call("PUT", f"/run/{run_id}/stop", endpoint, parse_operation_completed)
+                path = f"/run/{_segment(run_id, 'RunId')}/stop"
+                return self._call("PUT", path, endpoint, parse_operation_completed)
             except (ControllerUnreachable, ControllerHTTPError) as exc:
                 transient = not isinstance(exc, ControllerHTTPError) or exc.status in RETRY_STATUSES
                 if transient and attempt < attempts:
@@ -229,6 +257,30 @@ class LeapworkClient:
                     exc.args = (f"{exc} (stop tried {attempt} times)",)
                 raise
         return False  # pragma: no cover - the loop returns or raises
+
+    def _explain_rejected_variables(
+        self, message: str, body: str, schedule_id: str, variables: Mapping[str, str]
+    ) -> str:
+        """A runNow 400, with the variables sent, the one the controller names (if it does)
+        and those the schedule declares (where the controller lists them)."""
+        if not variables:
+            return f"{message}; no variables were sent"
+        names = list(variables)
+        text = f"{message}; variables sent: {', '.join(names)}"
+        named = [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", body, re.I)]
+        if named:
+            text += f"; the controller names {', '.join(repr(n) for n in named)}"
+        try:
+            declared = self.declared_variables(schedule_id)
+        except LeapworkError:
+            declared = None
+        if declared is not None:
+            known = {d.lower() for d in declared}
+            undeclared = [n for n in names if n.lower() not in known]
+            if undeclared:
+                text += f"; not declared: {', '.join(repr(n) for n in undeclared)}"
+            text += f"; the schedule declares {', '.join(declared) or 'no variables'}"
+        return text
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -240,33 +292,103 @@ class LeapworkClient:
         parse: Callable[[Any], T],
         *,
         once: bool = False,
+        within: float | None = None,
     ) -> T:
         """One request; its answer parsed, or a ``LeapworkError`` that says what went wrong.
 
         ``once``: the request must not be repeated (runNow); a failure after it may have
-        reached the controller says so. No message carries the key, and no error chains a
-        requests or urllib3 traceback (whose frames hold the headers).
+        reached the controller says so. ``within``: seconds the caller waits at most,
+        retries included. No message carries the key, and no error chains a requests or
+        urllib3 traceback (whose frames hold the headers).
+
+        The request is made on a thread of its own while the caller waits for the answer:
+        no frame of the caller's stack, the one a test's traceback shows (``--showlocals``,
+        pytest-timeout, Ctrl-C), ever holds the request's headers.
         """
-        self._check_key()
+        remembered = self._remembered
+        if remembered is not None:
+            raise remembered.again()
+        if not self._key.header_safe():
+            raise AccessKeyUnusable(
+                f"the access key {self._key.masked} cannot be sent in an HTTP header: it holds "
+                "a line break, a control character or a character outside Latin-1; copy it "
+                "again from Leapwork's API access keys page"
+            )
+        answer: Future[T] = Future()
+        threading.Thread(
+            target=self._answer_into,
+            args=(answer, method, path, endpoint, parse, once),
+            name="leapwork-request",
+            daemon=True,  # a controller that never answers must not hold the process at exit
+        ).start()
+        try:
+            return answer.result(timeout=within)
+        except FutureTimeout:
+            text = f"{endpoint}: no answer from {self.base_url} within {within:g} s"
+            raise ControllerUnreachable(text + (NOT_RETRIED if once else "")) from None
+        except LeapworkError as exc:
+            # The request thread's frames say nothing to a user.
+            raise exc.with_traceback(None) from None
+
+    def _answer_into(
+        self,
+        answer: Future[T],
+        method: str,
+        path: str,
+        endpoint: str,
+        parse: Callable[[Any], T],
+        once: bool,
+    ) -> None:
+        try:
+            answer.set_result(self._exchange(method, path, endpoint, parse, once))
+        except LeapworkError as exc:
+            self._remember(exc)
+            answer.set_exception(exc)
+        except BaseException as exc:  # a bug must not leave the caller waiting
+            answer.set_exception(exc)
+
+    def _remember(self, error: LeapworkError) -> None:
+        """Keep an error that every later request would meet again, to answer it at once.
+
+        A refused key stays refused; a controller that never answered, refused every
+        attempt to connect or is not trusted will not start answering within a session.
+        A controller that answered before and is unreachable now may be restarting: that
+        is not remembered.
+        """
+        refused_key = isinstance(error, AccessKeyRejected) and error.status == 401
+        dead = (
+            isinstance(error, ControllerUnreachable) and error.nothing_sent and not self._answered
+        )
+        if refused_key or dead:
+            self._remembered = error
+
+    def _exchange(
+        self, method: str, path: str, endpoint: str, parse: Callable[[Any], T], once: bool
+    ) -> T:
         url = f"{self.base_url}{API_PREFIX}{path}"
+        note = NOT_RETRIED if once else ""
         try:
             response = self.session.request(
                 method,
                 url,
-                headers={"AccessKey": self._key.reveal()},
+                # Added here, on the request thread, as a str whose repr is masked.
+                headers={"AccessKey": self._key.header_value()},
                 timeout=self.timeout,
                 # Explicitly, or requests lets REQUESTS_CA_BUNDLE override the session's
                 # verify, and with it --leapwork-ca-bundle and --leapwork-insecure.
                 verify=self.session.verify,
+                stream=True,  # read below, up to a limit
             )
         except requests.exceptions.RequestException as exc:
             raise self._transport_error(exc, endpoint, once) from None
         except Exception as exc:  # raised below requests (http.client)
             text = f"{endpoint}: the request failed: {type(exc).__name__}: {exc}"
-            raise ControllerUnreachable(self._scrub(text + (NOT_RETRIED if once else ""))) from None
-        note = NOT_RETRIED if once else ""
+            raise ControllerUnreachable(self._key.scrub(text + note)) from None
+        self._answered = True
+        with response:
+            text = self._read(response, endpoint, once)
         if response.status_code >= 400:
-            error = error_for_status(response.status_code, endpoint, self._scrub(response.text))
+            error = error_for_status(response.status_code, endpoint, text)
             attempts = _attempts(response)
             if attempts > 1:
                 detail = f": {error.body}" if error.body else ""
@@ -276,9 +398,9 @@ class LeapworkClient:
                 error.args = (f"{error}{note}",)
             raise error
         try:
-            data = response.json()
+            data = json.loads(text)
         except ValueError:
-            snippet = self._scrub(response.text[:120].replace("\n", " "))
+            snippet = cut(text.replace("\n", " "), MAX_SNIPPET_CHARS)
             raise InvalidResponse(
                 f"{endpoint} answered HTTP {response.status_code} with a body that is not JSON: "
                 f"{snippet!r}{note}"
@@ -287,6 +409,34 @@ class LeapworkClient:
             return parse(data)
         except InvalidResponse as exc:
             raise InvalidResponse(f"{endpoint}: {exc}{note}") from None
+
+    def _read(self, response: requests.Response, endpoint: str, once: bool) -> str:
+        """The answer's text, the key masked in it: read up to a limit, never all of a huge one.
+
+        An error answer is read only as far as its message is shown; a successful one larger
+        than ``MAX_ANSWER_BYTES`` is refused.
+        """
+        error = response.status_code >= 400
+        limit = MAX_ERROR_BYTES if error else MAX_ANSWER_BYTES
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(chunk_size=64 * 1024):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(exc, endpoint, once) from None
+        if size > limit and not error:
+            raise AnswerTooLarge(
+                f"{endpoint} answered more than {limit // (1024 * 1024)} MB; the plugin does "
+                f"not read answers that large{NOT_RETRIED if once else ''}"
+            )
+        body = b"".join(chunks)[:limit]
+        text = body.decode(response.encoding or "utf-8", errors="replace").lstrip("\ufeff")
+        # Mask first, then cut: a key echoed back is masked wherever a message cuts the text.
+        return self._key.scrub(text)
 
     def _transport_error(
         self, exc: requests.exceptions.RequestException, endpoint: str, once: bool
@@ -327,21 +477,23 @@ class LeapworkClient:
             text = f"{endpoint}: {reason}"
         if once and sent:
             text += NOT_RETRIED
-        return ControllerUnreachable(self._scrub(text))
+        error = ControllerUnreachable(self._key.scrub(text))
+        error.nothing_sent = not sent
+        return error
 
-    def _check_key(self) -> None:
-        key = self._key.reveal()
-        if key != key.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F or ord(c) > 0xFF for c in key):
-            raise AccessKeyUnusable(
-                f"the access key {self._key.masked} cannot be sent in an HTTP header: it holds "
-                "a line break, a control character or a character outside Latin-1; copy it "
-                "again from Leapwork's API access keys page"
-            )
 
-    def _scrub(self, text: str) -> str:
-        """``text`` with the key masked, should a proxy or controller echo it back."""
-        key = self._key.reveal()
-        return text.replace(key, self._key.masked) if key else text
+def _segment(value: str, what: str) -> str:
+    """An id taken from an answer, checked and quoted before it enters a request path.
+
+    A controller or proxy that answers ``../schedules/{id}/runNow?x=`` as a RunId must not
+    turn a stop into a second runNow.
+    """
+    if not is_guid(value):
+        raise InvalidResponse(
+            f"the controller gave {what} {cut(value, 80)!r}, which is not a GUID; it is not "
+            "put into a request"
+        )
+    return quote(value, safe="")
 
 
 def _attempts(response: requests.Response) -> int:

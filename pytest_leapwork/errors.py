@@ -6,17 +6,34 @@ schedule does not declare; 410: already running; 446: disk full; 455: database d
 
 from __future__ import annotations
 
+from .limits import MAX_BODY_CHARS, cut
+
 
 class LeapworkError(Exception):
     """Base of everything this package raises about the controller."""
+
+    def again(self) -> LeapworkError:
+        """A fresh copy, to raise a remembered error once more (with no traceback of its own)."""
+        copy = type(self).__new__(type(self))
+        copy.args = self.args
+        copy.__dict__.update(self.__dict__)
+        return copy
 
 
 class ControllerUnreachable(LeapworkError):
     """No HTTP answer: refused, unresolvable, timed out, or the connection dropped."""
 
+    #: True when the request provably never reached the controller (refused, unresolvable,
+    #: no connection in time, an untrusted certificate).
+    nothing_sent = False
+
 
 class InvalidResponse(LeapworkError):
     """The controller answered, but not with JSON of a shape any controller sends."""
+
+
+class AnswerTooLarge(InvalidResponse):
+    """The answer is larger than the plugin reads (``limits.MAX_ANSWER_BYTES``)."""
 
 
 class ControllerHTTPError(LeapworkError):
@@ -27,7 +44,8 @@ class ControllerHTTPError(LeapworkError):
     def __init__(self, status: int, endpoint: str, body: str) -> None:
         self.status = status
         self.endpoint = endpoint
-        self.body = body.strip()[:300]
+        # The body arrives with the key already masked: mask first, then cut.
+        self.body = cut(body.strip(), MAX_BODY_CHARS)
         detail = f": {self.body}" if self.body else ""
         super().__init__(f"{endpoint} answered HTTP {status} ({self.meaning}){detail}")
 

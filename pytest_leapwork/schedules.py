@@ -7,11 +7,15 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
-from .errors import ScheduleAmbiguous, ScheduleDisabled, ScheduleNotFound
+from .errors import LeapworkError, ScheduleAmbiguous, ScheduleDisabled, ScheduleNotFound
 from .models import Schedule
 
 if TYPE_CHECKING:
     from .client import LeapworkClient
+
+#: Seconds the schedule list may take to arrive, retries included. A controller that hangs
+#: on it costs this once per session, not the client's retries times the read timeout per test.
+LIST_SECONDS = 90.0
 
 _GUID = re.compile(r"^\{?[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}\}?$")
 
@@ -25,17 +29,28 @@ def _canonical_id(value: str) -> str:
 
 
 class ScheduleDirectory:
-    """The controller's schedules, listed once per session and again on a miss."""
+    """The controller's schedules, listed once per session and again on a miss.
+
+    A list that could not be read is not asked for again: every later test gets the same
+    error at once, instead of each waiting through the same retries.
+    """
 
     def __init__(self, client: LeapworkClient) -> None:
         self._client = client
         self._schedules: list[Schedule] | None = None
+        self._failure: LeapworkError | None = None
         self._lock = threading.Lock()
 
     def all(self, refresh: bool = False) -> list[Schedule]:
         with self._lock:
+            if self._failure is not None:
+                raise self._failure.again()
             if self._schedules is None or refresh:
-                self._schedules = self._client.list_schedules()
+                try:
+                    self._schedules = self._client.list_schedules(within=LIST_SECONDS)
+                except LeapworkError as exc:
+                    self._failure = exc
+                    raise
             return list(self._schedules)
 
     def resolve(self, reference: str) -> Schedule:

@@ -25,7 +25,7 @@ class FakeClient:
         self.answers = list(answers)
         self.calls = 0
 
-    def list_schedules(self) -> list[Schedule]:
+    def list_schedules(self, within: float | None = None) -> list[Schedule]:
         answer = self.answers[min(self.calls, len(self.answers) - 1)]
         self.calls += 1
         return list(answer)
