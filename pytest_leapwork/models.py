@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import InvalidResponse
+from .limits import MAX_KEYFRAMES, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS, cut, is_guid
 
 # Statuses a run item passes through before it has a result; such an item is read again.
 TRANSIENT_FLOW_STATUSES = frozenset(
@@ -57,9 +58,7 @@ class Keyframe:
         return self.level.strip().lower() in SILENT_KEYFRAME_LEVELS
 
     def __str__(self) -> str:
-        if self.block_title:
-            return f"{self.timestamp} - {self.block_title} - {self.message}"
-        return f"{self.timestamp} - {self.message}"
+        return " - ".join(part for part in (self.timestamp, self.block_title, self.message) if part)
 
 
 @dataclass
@@ -158,6 +157,19 @@ def _text(value: Any, default: str = "") -> str:
     return str(value)
 
 
+def _title(value: Any, default: str = "") -> str:
+    """A title, status or name as shown: cut, with a note, where a controller sends megabytes."""
+    return cut(_text(value, default), MAX_TITLE_CHARS)
+
+
+def _id(value: Any, what: str) -> str:
+    """An id that will go into a request path: a GUID, or the answer is refused."""
+    text = _text(value)
+    if not is_guid(text):
+        raise InvalidResponse(f"{what} {cut(text, 80)!r} is not a GUID")
+    return text
+
+
 def parse_schedules(data: Any) -> list[Schedule]:
     if not isinstance(data, list):
         raise InvalidResponse(f"schedule list: expected a JSON array, got {type(data).__name__}")
@@ -171,10 +183,10 @@ def parse_schedules(data: Any) -> list[Schedule]:
         schedules.append(
             Schedule(
                 id=schedule_id,
-                title=_text(_get(entry, "Title")),
+                title=_title(_get(entry, "Title")),
                 # A missing IsEnabled is treated as enabled: the controller decides at runNow.
                 enabled=enabled is not False and str(enabled).lower() != "false",
-                type=_text(_get(entry, "Type"), "ScheduleInfo"),
+                type=_title(_get(entry, "Type"), "ScheduleInfo"),
             )
         )
     return schedules
@@ -184,12 +196,38 @@ def parse_run_id(data: Any) -> str:
     run_id = _text(_get(_require_object(data, "runNow answer"), "RunId", "AutomationRunId"))
     if not run_id:
         raise InvalidResponse("runNow answer has no RunId")
-    return run_id
+    return _id(run_id, "runNow answer: RunId")
+
+
+def parse_declared_variables(data: Any) -> list[str] | None:
+    """The variable names of ``GET /schedules/{id}``, or None where the answer lists none.
+
+    The documented schedule object has no variables field; a controller that adds one
+    (``Variables`` as names, ``{"Name": ...}`` objects or a name-to-value object) is read.
+    """
+    detail = data[0] if isinstance(data, list) and data else data
+    if not isinstance(detail, Mapping):
+        return None
+    value = _get(detail, "Variables", "ScheduleVariables")
+    if isinstance(value, Mapping):
+        entries: list[Any] = [key for key in value if key != "$id"]
+    elif isinstance(value, list):
+        entries = value
+    else:
+        return None
+    names = []
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            entry = _get(entry, "Name", "Key", "Title")
+        name = _text(entry)
+        if name:
+            names.append(name)
+    return names
 
 
 def parse_status(data: Any) -> str:
     # Clients of every vendor treat a missing Status as Queued.
-    return _text(_get(_require_object(data, "run status"), "Status"), "Queued")
+    return _title(_get(_require_object(data, "run status"), "Status"), "Queued")
 
 
 def parse_operation_completed(data: Any) -> bool:
@@ -220,7 +258,7 @@ def parse_run_summary(data: Any) -> RunSummary:
     summary = _require_object(data, "run summary")
     status = _get(summary, "Status")
     return RunSummary(
-        status=_text(status) or None,
+        status=_title(status) or None,
         total=_count(_get(summary, "Total")),
         failed=_count(_get(summary, "Failed")),
     )
@@ -232,7 +270,7 @@ def parse_run_item_ids(data: Any) -> list[str]:
         return []
     if not isinstance(value, list):
         raise InvalidResponse("RunItemIds: expected a JSON array")
-    return [_text(item) for item in value]
+    return [_id(item, "RunItemIds: run item id") for item in value]
 
 
 _ELAPSED = re.compile(r"^(?:(\d+)\.)?(\d+):(\d\d):(\d\d(?:\.\d+)?)$")
@@ -268,22 +306,24 @@ def parse_run_item(data: Any, run_item_id: str = "") -> FlowResult:
     flow_info = flow_info if isinstance(flow_info, Mapping) else {}
     # FlowInfo.Status is what the documentation and most clients read; some read a
     # top-level Status. An item with neither has no status yet.
-    status = _text(_get(flow_info, "Status")) or _text(_get(item, "Status")) or "NoStatus"
+    status = _title(_get(flow_info, "Status")) or _title(_get(item, "Status")) or "NoStatus"
     if status == "Pass":
         status = "Passed"
     agent_info = _get(item, "AgentInfo")
     if not isinstance(agent_info, Mapping):
         agent_info = _get(item, "EnvironmentInfo")
     agent_info = agent_info if isinstance(agent_info, Mapping) else {}
-    agent = _text(_get(agent_info, "AgentTitle")) or _text(_get(agent_info, "EnvironmentTitle"))
+    agent = _title(_get(agent_info, "AgentTitle")) or _title(_get(agent_info, "EnvironmentTitle"))
+    answered_id = _text(_get(item, "RunItemId"))
     return FlowResult(
-        title=_text(_get(flow_info, "FlowTitle"))
-        or _text(_get(item, "FlowTitle"), "(untitled flow)"),
+        title=_title(_get(flow_info, "FlowTitle"))
+        or _title(_get(item, "FlowTitle"), "(untitled flow)"),
         status=status,
         elapsed=_elapsed_seconds(item),
         agent=agent,
-        run_item_id=_text(_get(item, "RunItemId"), run_item_id) or run_item_id,
-        flow_id=_text(_get(flow_info, "FlowId")),
+        # Only a GUID is kept: the id goes into the keyframes request's path.
+        run_item_id=answered_id if is_guid(answered_id) else run_item_id,
+        flow_id=_title(_get(flow_info, "FlowId")),
     )
 
 
@@ -296,11 +336,28 @@ def parse_keyframes(data: Any) -> list[Keyframe]:
         block = _get(entry, "BlockTitle")
         keyframes.append(
             Keyframe(
-                timestamp=_text(_get(entry, "Timestamp")),
+                timestamp=_title(_get(entry, "Timestamp")),
                 # A keyframe without a level is treated as Trace, as the vendor clients do.
-                level=_text(_get(entry, "Level"), "Trace"),
-                block_title=_text(block) or None,
-                message=_text(_get(entry, "LogMessage", "Message")),
+                level=_title(_get(entry, "Level"), "Trace"),
+                block_title=_title(block) or None,
+                message=cut(_text(_get(entry, "LogMessage", "Message")), MAX_MESSAGE_CHARS),
             )
         )
-    return keyframes
+    return _bounded(keyframes)
+
+
+def _bounded(keyframes: list[Keyframe]) -> list[Keyframe]:
+    """At most ``MAX_KEYFRAMES``: Trace ones go first, then the middle, with a note."""
+    if len(keyframes) <= MAX_KEYFRAMES:
+        return keyframes
+    kept = [k for k in keyframes if not k.is_silent]
+    if len(kept) <= MAX_KEYFRAMES:
+        return kept
+    head, tail = MAX_KEYFRAMES // 2, MAX_KEYFRAMES // 2 - 1
+    note = Keyframe(
+        timestamp="",
+        level="Info",
+        block_title=None,
+        message=f"[... {len(kept) - head - tail:,} keyframes cut: {len(kept):,} in all]",
+    )
+    return [*kept[:head], note, *kept[-tail:]]

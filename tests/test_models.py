@@ -24,6 +24,7 @@ from pytest_leapwork.models import (
 
 RUN_ID = "da6845c9-1b6b-4c4f-8d52-0b7f2f7a1c11"
 ITEM_ID = "8d329bd0-698f-4900-8bad-ffa584d4461b"
+ITEM_ID_2 = "0b2b6c6e-4f7a-4bd5-9a54-63f1f1c3a0d2"
 
 
 def doc_run_item(**overrides: Any) -> dict[str, Any]:
@@ -186,9 +187,9 @@ def test_parse_operation_completed_wrong_shape() -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"$id": "1", "RunItemIds": ["a", "b"]}, ["a", "b"]),  # every client
-        ({"$id": "1", "RunItemsIds": ["a"]}, ["a"]),  # v3 doc example
-        ({"$id": "1", "runItemsIds": ["a"]}, ["a"]),  # v3 doc table
+        ({"$id": "1", "RunItemIds": [ITEM_ID, ITEM_ID_2]}, [ITEM_ID, ITEM_ID_2]),  # every client
+        ({"$id": "1", "RunItemsIds": [ITEM_ID]}, [ITEM_ID]),  # v3 doc example
+        ({"$id": "1", "runItemsIds": [ITEM_ID]}, [ITEM_ID]),  # v3 doc table
         ({"$id": "1"}, []),  # Java tolerates a missing key
         ({"$id": "1", "RunItemIds": None}, []),
         ({"$id": "1", "RunItemIds": []}, []),
