@@ -7,8 +7,10 @@ No pytest import here.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -19,6 +21,8 @@ DEFAULT_PORT = 9001
 PORT_HINT = "a port is a number from 1 to 65535 (the controller listens on 9001, or 9002 for https)"
 DEFAULT_TIMEOUT = 3600.0
 DEFAULT_POLL_INTERVAL = 2.0
+#: The shortest poll interval accepted: 20 status requests a second per run at most.
+MIN_POLL_INTERVAL = 0.05
 DEFAULT_MAX_IN_FLIGHT = 16
 
 
@@ -108,15 +112,43 @@ def parse_controller_url(source: Source) -> str:
             f"{source.description}: the controller URL is empty; give it as http://host:9001, "
             "https://host:9002, host or host:port"
         )
+    if "@" in text.partition("://")[2 if "://" in text else 0].partition("/")[0]:
+        raise SettingsError(
+            f"{source.description}: {_without_credentials(text)!r} carries a user name or "
+            "password; remove it from the URL: the controller takes only the access key "
+            "(--leapwork-key or LEAPWORK_KEY)"
+        )
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise SettingsError(
+            f"{source.description}: {text!r} contains a space or a control character; give "
+            "the controller as http://host:9001"
+        )
     explicit_scheme = "://" in text
-    parts = urlsplit(text if explicit_scheme else f"http://{text}")
+    scheme = _scheme_without_slashes(text) if not explicit_scheme else None
+    if scheme is not None:
+        raise SettingsError(
+            f"{source.description}: {text!r} has scheme {scheme!r}; use http:// or https://"
+        )
+    try:
+        parts = urlsplit(text if explicit_scheme else f"http://{text}")
+        hostname = parts.hostname
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL" for http://[::1
+        raise SettingsError(
+            f"{source.description}: {text!r} is not a valid URL ({exc}); write it as "
+            "http://host:9001 (an IPv6 address in brackets: http://[::1]:9001)"
+        ) from None
     if parts.scheme not in ("http", "https"):
         raise SettingsError(
             f"{source.description}: {text!r} has scheme {parts.scheme!r}; use http:// or https://"
         )
-    if not parts.hostname:
+    if not hostname:
         raise SettingsError(
             f"{source.description}: {text!r} has no host name; write it as http://host:9001"
+        )
+    if not _valid_host(hostname):
+        raise SettingsError(
+            f"{source.description}: {text!r} has an invalid host name {hostname!r}; write it "
+            "as http://host:9001"
         )
     try:
         port = parts.port
@@ -130,7 +162,7 @@ def parse_controller_url(source: Source) -> str:
         raise SettingsError(f"{source.description}: {text!r} has port 0; {PORT_HINT}")
     if port is None and not explicit_scheme:
         port = DEFAULT_PORT
-    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    host = hostname if ":" not in hostname else f"[{hostname}]"
     netloc = host if port is None else f"{host}:{port}"
     path = parts.path.rstrip("/")
     for suffix in ("/api/v4", "/api/v3", "/api"):
@@ -140,7 +172,47 @@ def parse_controller_url(source: Source) -> str:
     return urlunsplit((parts.scheme, netloc, path, "", ""))
 
 
-def parse_seconds(source: Source, what: str) -> float:
+_SCHEME_ONLY = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(.*)$", re.DOTALL)
+_HOST_LABEL = re.compile(r"^[\w-]+$")
+
+
+def _scheme_without_slashes(text: str) -> str | None:
+    """The scheme of ``javascript:alert(1)`` or ``mailto:x@y``; None for ``host:port``.
+
+    A bare host:port has digits after the colon (or letters, a bad port); anything else
+    after a word and a colon is a URL of another kind.
+    """
+    match = _SCHEME_ONLY.match(text)
+    if match is None:
+        return None
+    rest = match.group(2)
+    if re.fullmatch(r"\w*(/.*)?", rest):
+        return None
+    return match.group(1).lower()
+
+
+def _valid_host(hostname: str) -> bool:
+    """A DNS name (letters of any script, digits, ``-``, ``_``), an IPv4 or an IPv6 address."""
+    if ":" in hostname:
+        try:
+            ipaddress.IPv6Address(hostname.split("%")[0])
+        except ValueError:
+            return False
+        return True
+    return all(_HOST_LABEL.match(label) for label in hostname.rstrip(".").split("."))
+
+
+def _without_credentials(text: str) -> str:
+    """``text`` with the user name and password before ``@`` replaced, never shown."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    authority, slash, path = rest.partition("/")
+    host = authority.rpartition("@")[2]
+    return f"{scheme}{sep}***@{host}{slash}{path}"
+
+
+def parse_seconds(source: Source, what: str, minimum: float = 0.0) -> float:
     try:
         value = float(source.value)
     except ValueError:
@@ -151,7 +223,40 @@ def parse_seconds(source: Source, what: str) -> float:
         raise SettingsError(
             f"{source.description}: {what} must be more than 0 seconds, got {source.value!r}"
         )
+    if value < minimum:
+        raise SettingsError(
+            f"{source.description}: {what} must be at least {minimum:g} seconds, got "
+            f"{source.value!r}; shorter would ask the controller about each run more than "
+            f"{1 / minimum:g} times a second"
+        )
     return value
+
+
+def parse_report_path(source: Source) -> str:
+    """A report file the session will be able to write, checked before any run starts."""
+    path = source.value
+    if not path.strip():
+        raise SettingsError(f"{source.description}: the report path is empty")
+    if os.path.isdir(path):
+        raise SettingsError(
+            f"{source.description}: {path!r} is a directory; give the report's file name, "
+            "e.g. reports/leapwork.xml"
+        )
+    # The first ancestor that exists must be a directory the report can be written into
+    # (missing directories below it are made when the report is written).
+    existing = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise SettingsError(
+            f"{source.description}: cannot write {path!r}: {existing!r} is a file, not a directory"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SettingsError(
+            f"{source.description}: cannot write {path!r}: the directory {existing!r} is not "
+            "writable"
+        )
+    return path
 
 
 def parse_positive_int(source: Source, what: str) -> int:

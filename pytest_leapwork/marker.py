@@ -93,7 +93,10 @@ def check_variable_name(name: Any, where: str) -> None:
         raise MarkerError(f"{where}: variable names must be strings, got {name!r}")
     if not name.strip():
         raise MarkerError(f"{where}: a variable name is empty")
-    bad = sorted(c for c in set(name) if c in _FORBIDDEN_IN_NAMES or c.isspace())
+    # Control characters (a NUL, a line break) included: a controller may cut the name there.
+    bad = sorted(
+        c for c in set(name) if c in _FORBIDDEN_IN_NAMES or c.isspace() or not c.isprintable()
+    )
     if bad:
         shown = ", ".join(repr(c) for c in bad)
         raise MarkerError(

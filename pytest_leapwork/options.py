@@ -18,7 +18,7 @@ HELP_TIMEOUT = (
     f"(ini leapwork_timeout, default {cfg.DEFAULT_TIMEOUT:g})"
 )
 HELP_POLL = (
-    f"seconds between checks of a running run "
+    f"seconds between checks of a running run, at least {cfg.MIN_POLL_INTERVAL:g} "
     f"(ini leapwork_poll_interval, default {cfg.DEFAULT_POLL_INTERVAL:g})"
 )
 HELP_DONE = (
@@ -135,7 +135,9 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.S
         key_problem=key_problem,
         timeout=cfg.parse_seconds(timeout, "the run timeout") if timeout else cfg.DEFAULT_TIMEOUT,
         poll_interval=(
-            cfg.parse_seconds(poll, "the poll interval") if poll else cfg.DEFAULT_POLL_INTERVAL
+            cfg.parse_seconds(poll, "the poll interval", minimum=cfg.MIN_POLL_INTERVAL)
+            if poll
+            else cfg.DEFAULT_POLL_INTERVAL
         ),
         done_counts_as_passed=cfg.parse_done_status(done) if done else True,
         max_in_flight=(
@@ -145,6 +147,6 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.S
         ),
         emulator=emulator,
         verify=cfg.parse_verify(ca_bundle, insecure),
-        junitxml=junitxml.value if junitxml else None,
+        junitxml=cfg.parse_report_path(junitxml) if junitxml else None,
         passed_keyframes=passed_keyframes,
     )

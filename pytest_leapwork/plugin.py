@@ -119,7 +119,14 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if not config.getoption("leapwork_schedules"):
         return None
     try:
-        session = LeapworkSession(resolve_settings(config, os.environ))
+        settings = resolve_settings(config, os.environ)
+        if settings.controller is None and settings.emulator is None:
+            raise cfg.SettingsError(
+                "the option lists a controller's schedules, and no controller is configured: "
+                "pass --leapwork-controller=URL (or set LEAPWORK_CONTROLLER, or the "
+                "leapwork_controller ini setting) with its key, or --leapwork-emulator"
+            )
+        session = LeapworkSession(settings)
         try:
             schedules = session.runner.schedules.all()
         finally:
@@ -184,12 +191,21 @@ def read_marker(markers: list[tuple[Any, pytest.Mark]]) -> ItemState:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
-    if config.option.collectonly or not _marked(session.items):
+    if runs_nothing(config) or not _marked(session.items):
         return
     try:
         config.stash[SESSION].require_controller()
     except cfg.SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def runs_nothing(config: pytest.Config) -> bool:
+    """Sessions that only show what would run: no controller, no key, no request."""
+    option = config.option
+    return any(
+        getattr(option, name, False)
+        for name in ("collectonly", "setupplan", "showfixtures", "show_fixtures_per_test")
+    )
 
 
 def _marked(items: list[pytest.Item]) -> list[pytest.Item]:
@@ -203,7 +219,7 @@ def _marked(items: list[pytest.Item]) -> list[pytest.Item]:
 def pytest_runtestloop(session: pytest.Session) -> None:
     """Trigger ahead the runs whose variables are known now, in test order."""
     config = session.config
-    if config.option.collectonly or session.testsfailed or hasattr(config, "workerinput"):
+    if runs_nothing(config) or session.testsfailed or hasattr(config, "workerinput"):
         return
     planned = plannable(session.items)
     if planned:
@@ -458,6 +474,8 @@ class Reporting:
         #: Runs no test reported: started ahead for tests that never ran, stopped, lost.
         self.unreported: list[RecordedRun] = []
         self.report_path: str | None = None
+        #: Reports of ours that could not be written, said in the summary.
+        self.problems: list[str] = []
 
     def record(self, report: pytest.TestReport) -> None:
         """Keep the run a test report carries (from this process or an xdist worker)."""
@@ -496,13 +514,19 @@ class Reporting:
                     plugin.add_global_property(RUN_ID_PROPERTY, entry.run.run_id)
         settings = self.session.settings
         if settings.junitxml:
-            write_report(
-                settings.junitxml,
-                self.every_run,
-                not_started=self.not_started,
-                passed_keyframes=settings.passed_keyframes,
-            )
-            self.report_path = os.path.abspath(settings.junitxml)
+            try:
+                write_report(
+                    settings.junitxml,
+                    self.every_run,
+                    not_started=self.not_started,
+                    passed_keyframes=settings.passed_keyframes,
+                )
+                self.report_path = os.path.abspath(settings.junitxml)
+            except OSError as exc:
+                # Never at the cost of pytest's own reports, which are written after this.
+                self.problems.append(
+                    f"--leapwork-junitxml: could not write {settings.junitxml!r}: {exc}"
+                )
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         runs, not_started = self.every_run, self.not_started
@@ -512,6 +536,7 @@ class Reporting:
             if runs or not_started or report:
                 parts = [count_line(runs, not_started), *([report] if report else [])]
                 terminalreporter.write_line("leapwork: " + "; ".join(parts))
+            self.write_problems(terminalreporter)
             return
         if runs or not_started:
             terminalreporter.write_sep("=", "leapwork runs")
@@ -527,6 +552,11 @@ class Reporting:
                 )
         if self.report_path:
             terminalreporter.write_sep("-", f"leapwork per-flow report: {self.report_path}")
+        self.write_problems(terminalreporter)
+
+    def write_problems(self, terminalreporter: Any) -> None:
+        for problem in self.problems:
+            terminalreporter.write_line(f"leapwork: {problem}", red=True)
 
 
 class XdistWorker:

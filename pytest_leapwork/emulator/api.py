@@ -17,7 +17,7 @@ from importlib import resources
 
 from . import render
 from .cors import CorsPolicy
-from .faults import Fault, FaultInjector, format_retry_after
+from .faults import Fault, FaultInjector, format_retry_after, huge_body
 from .routes import ARRAY_ENDPOINTS, Route, match_route
 from .scenario import Scenario
 from .state import INVALID_REQUEST, ApiError, Clock, Controller, like
@@ -159,6 +159,10 @@ class ControllerApi:
             if error.message == INVALID_REQUEST:
                 return json_error(error.status, error.message)
             return text(error.status, error.message)
+        if fault is not None and fault.action == "huge":
+            return Response(
+                200, huge_body(document, fault, render.encode), render.JSON_CONTENT_TYPE
+            )
         return json_response(document)
 
     def _apply(self, fault: Fault, endpoint: str | None) -> Response | None:
@@ -176,6 +180,8 @@ class ControllerApi:
         if fault.action == "restart":
             self.controller.restart()
             return None
+        if fault.action == "huge":
+            return None  # made huge once answered
         if fault.action == "revoke_key":
             self._revoked.set()
             return text(401, INCORRECT_KEY)

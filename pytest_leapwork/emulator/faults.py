@@ -9,7 +9,7 @@ it do not see that request. Counting is per fault and thread-safe.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from .fields import Table
@@ -23,6 +23,7 @@ ACTIONS = (
     "wrong_shape",  # 200 with valid JSON of the wrong shape; the request is not carried out
     "revoke_key",  # from now on every request gets 401 Incorrect AccessKey
     "restart",  # forget every run (later requests about them get 404), then answer normally
+    "huge",  # answer normally, `field`'s text `size` characters long (no field: `size` bytes more)
 )
 
 FAULT_ENDPOINTS = (*ENDPOINTS, "any")
@@ -59,14 +60,16 @@ class Fault:
     delay: float = 1.0
     retry_after: float | None = None  # seconds, sent as a Retry-After header
     run_age_below: float | None = None
+    field: str | None = None  # for `huge`: the JSON key whose text is made `size` long
+    size: int = 0  # for `huge`
 
     def __post_init__(self) -> None:
         if self.endpoint not in FAULT_ENDPOINTS:
             raise ValueError(f"unknown fault endpoint {self.endpoint!r}")
         if self.action not in ACTIONS:
             raise ValueError(f"unknown fault action {self.action!r}")
-        if self.times < 0 or self.after < 0 or self.delay < 0:
-            raise ValueError("times, after and delay must be >= 0")
+        if self.times < 0 or self.after < 0 or self.delay < 0 or self.size < 0:
+            raise ValueError("times, after, delay and size must be >= 0")
         if not 100 <= self.status <= 599:
             raise ValueError(f"status must be an HTTP status code, got {self.status}")
 
@@ -93,6 +96,8 @@ def parse_fault(table: Table) -> Fault:
         "delay",
         "retry_after",
         "run_age_below",
+        "field",
+        "size",
     )
     status = table.int_or("status", 500)
     if not 100 <= status <= 599:
@@ -107,7 +112,29 @@ def parse_fault(table: Table) -> Fault:
         delay=table.number_or("delay", 1.0),
         retry_after=table.optional_number("retry_after"),
         run_age_below=table.optional_number("run_age_below"),
+        field=table.optional_str("field"),
+        size=table.int_or("size", 0),
     )
+
+
+def huge_body(document: object, fault: Fault, encode: Callable[[object], bytes]) -> bytes:
+    """The normal answer made huge: every `field` text `size` characters long, or, without
+    a field, `size` bytes of trailing spaces (still valid JSON)."""
+    if fault.field is None:
+        return encode(document) + b" " * fault.size
+    wanted = fault.field.lower()
+
+    def inflate(node: object) -> object:
+        if isinstance(node, Mapping):
+            return {
+                key: ("x" * fault.size if str(key).lower() == wanted else inflate(value))
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [inflate(value) for value in node]
+        return node
+
+    return encode(inflate(document))
 
 
 class _Counted:
