@@ -186,7 +186,7 @@ def _scheme_without_slashes(text: str) -> str | None:
     if match is None:
         return None
     rest = match.group(2)
-    if re.fullmatch(r"\w*(/.*)?", rest):
+    if re.fullmatch(r"\d*(/.*)?|\w+", rest):
         return None
     return match.group(1).lower()
 

@@ -333,7 +333,7 @@ CASES: dict[str, list[Case]] = {
             ERROR,
             (
                 "*'Checkout' could not be started: PUT /schedules/{id}/runNow answered HTTP 400 "
-                "(a variable name is not declared in the schedule*",
+                "(a variable name is not declared in the schedule*; variables sent: Undeclared*",
             ),
             marker='"Checkout", variables={"Undeclared": "x"}',
         ),
@@ -532,6 +532,99 @@ CASES: dict[str, list[Case]] = {
             USAGE,
             ("*--leapwork-emulator option: 'tests' is not a scenario*--leapwork-emulator=demo*",),
             args=("--leapwork-emulator", "tests"),
+            controller=False,
+            key=False,
+        ),
+    ],
+    "controller URL that does not parse": [
+        Case(
+            USAGE,
+            (
+                "*--leapwork-controller option: 'http://[[]::1' is not a valid URL "
+                "(Invalid IPv6 URL)*http://[[]::1]:9001*",
+            ),
+            args=("--leapwork-controller=http://[::1",),
+            controller=False,
+        ),
+    ],
+    "controller URL with a space or a control character": [
+        Case(
+            USAGE,
+            (f"*--leapwork-controller option: {url!r} contains a space or a control character*",),
+            args=(f"--leapwork-controller={url}",),
+            controller=False,
+        )
+        for url in ("http://a b:9001", "http://ctl:9001/a\tb")
+    ],
+    "controller URL of another kind": [
+        Case(
+            USAGE,
+            (f"*--leapwork-controller option: {url!r} has scheme {scheme!r}; use http://*",),
+            args=(f"--leapwork-controller={url}",),
+            controller=False,
+        )
+        for url, scheme in (("javascript:alert(1)", "javascript"), ("data:text/html,x", "data"))
+    ],
+    "controller URL with a user name or password": [
+        Case(
+            USAGE,
+            (
+                f"*--leapwork-controller option: {shown!r} carries a user name or password; "
+                "remove it from the URL*",
+            ),
+            args=(f"--leapwork-controller={url}",),
+            controller=False,
+        )
+        for url, shown in (
+            ("http://user:Secret9@ctl:9001", "http://***@ctl:9001"),
+            ("user:Secret9@ctl", "***@ctl"),
+        )
+    ],
+    "variable name with a control character": [
+        Case(
+            ERROR,
+            (
+                f"*leapwork_schedule marker variables: variable name {name!r} contains {shown}; "
+                "Leapwork variable names are plain words*",
+            ),
+            marker=f"{SMOKE}, variables={{{name!r}: 'x'}}",
+        )
+        for name, shown in (("A\x00B", "'\\x00'"), ("A\x7fB", "'\\x7f'"))
+    ],
+    "--leapwork-poll-interval below 0.05 seconds": [
+        Case(
+            USAGE,
+            (
+                f"*--leapwork-poll-interval option: the poll interval must be at least 0.05 "
+                f"seconds, got {value!r}*",
+            ),
+            args=(f"--leapwork-poll-interval={value}",),
+        )
+        for value in ("0.000001", "0.01")
+    ],
+    "--leapwork-junitxml in a file or a directory": [
+        Case(
+            USAGE,
+            (
+                "*--leapwork-junitxml option: cannot write 'test_bad_input.py/leapwork.xml': "
+                "'*test_bad_input.py' is a file, not a directory*",
+            ),
+            args=("--leapwork-junitxml=test_bad_input.py/leapwork.xml",),
+        ),
+        Case(
+            USAGE,
+            ("*leapwork_junitxml ini setting: '.' is a directory; give the report's file name*",),
+            ini="leapwork_junitxml = .",
+        ),
+    ],
+    "--leapwork-schedules without a controller": [
+        Case(
+            USAGE,
+            (
+                "*--leapwork-schedules: the option lists a controller's schedules, and no "
+                "controller is configured: pass --leapwork-controller=URL*",
+            ),
+            args=("--leapwork-schedules",),
             controller=False,
             key=False,
         ),

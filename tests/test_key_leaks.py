@@ -10,6 +10,10 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -402,3 +406,113 @@ def test_key_not_in_junit_properties(
     xml = Path(pytester.path / "out.xml").read_text(encoding="utf-8")
     assert "leapwork_run_id" in xml
     assert leaked(xml) == []
+
+
+# -- a test interrupted while a request is on its way -----------------------------------------
+
+SLOW_TRIGGER = """
+    import pytest
+
+    @pytest.fixture
+    def leapwork_variables():  # from a fixture: triggered in the test's setup, not ahead
+        return {}
+
+    @pytest.mark.leapwork_schedule("Smoke Login")
+    def test_slow_trigger():
+        pass
+"""
+#: Every frame a traceback can show, with its locals, into the terminal and the JUnit XML.
+SHOW_EVERYTHING = ("--showlocals", "--tb=long", "--junitxml=out.xml", "-o", "junit_logging=all")
+
+
+def test_key_not_in_the_locals_when_pytest_timeout_fires_during_runnow(
+    pytester: pytest.Pytester, keyed_emulator: EmulatorServer
+) -> None:
+    """pytest-timeout's signal method raises in whatever frame the test's thread is in: that
+    is never a frame holding the request's headers."""
+    keyed_emulator.add_fault(Fault("run_now", action="slow", delay=4))
+    pytester.makepyfile(SLOW_TRIGGER)
+    result = pytester.runpytest_subprocess(
+        f"--leapwork-controller={keyed_emulator.url}",
+        f"--leapwork-key={KEY}",
+        *FAST,
+        "--timeout=1",
+        "--timeout-method=signal",
+        *SHOW_EVERYTHING,
+    )
+    output = result.stdout.str() + result.stderr.str()
+    assert "Timeout" in output, output
+    assert "self = " in output, "--showlocals showed no frame"
+    assert leaked(output) == []
+    assert leaked((pytester.path / "out.xml").read_text(encoding="utf-8")) == []
+
+
+def test_key_not_in_the_full_trace_of_ctrl_c_during_runnow(
+    pytester: pytest.Pytester, keyed_emulator: EmulatorServer
+) -> None:
+    """A real SIGINT while runNow is on its way, with every frame and its locals shown."""
+    keyed_emulator.add_fault(Fault("run_now", action="slow", delay=3))
+    pytester.makepyfile(SLOW_TRIGGER)
+    process = pytester.popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"--leapwork-controller={keyed_emulator.url}",
+            f"--leapwork-key={KEY}",
+            *FAST,
+            "--full-trace",
+            *SHOW_EVERYTHING,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while keyed_emulator.count_requests("schedules") == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # runNow is on its way now: its answer takes 3 s
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = stdout.decode() + stderr.decode()
+    assert "KeyboardInterrupt" in output, output
+    assert "self = " in output, "--showlocals showed no frame"
+    assert leaked(output) == []
+    assert leaked((pytester.path / "out.xml").read_text(encoding="utf-8")) == []
+
+
+# -- a key that a cut would leave half-masked ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "cut_at"),
+    [
+        (Fault("schedules", action="malformed_json"), 120),  # the not-JSON snippet
+        (Fault("schedules", action="status", status=404), 300),  # the error body
+    ],
+    ids=["not-json", "error-status"],
+)
+def test_key_straddling_a_cut_is_masked_whole(
+    pytester: pytest.Pytester, keyed_emulator: EmulatorServer, fault: Fault, cut_at: int
+) -> None:
+    """Masked first, then cut: a key that starts a few characters before the cut leaves no
+    prefix behind."""
+    lead = "<p>AccessKey="
+    body = "x" * (cut_at - len(lead) - 10) + lead + KEY + "</p>" + "y" * 50
+    keyed_emulator.add_fault(dataclasses.replace(fault, body=body))
+    pytester.makepyfile(SLOW_TRIGGER)
+    result = pytester.runpytest(
+        f"--leapwork-controller={keyed_emulator.url}",
+        f"--leapwork-key={KEY}",
+        *FAST,
+        "--junitxml=out.xml",
+    )
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str() + result.stderr.str()
+    assert "AccessKey=" in output
+    assert leaked(output) == []
+    assert leaked((pytester.path / "out.xml").read_text(encoding="utf-8")) == []
