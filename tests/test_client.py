@@ -629,3 +629,33 @@ def test_one_requests_session_per_client(make_client: Any) -> None:
     first, second = make_client(), make_client()
     assert isinstance(first.session, requests.Session)
     assert first.session is not second.session
+
+
+# -- ids from answers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    ["../schedules/x/runNow?Injected=1&x=", "", "da6845c9", f"{RUN_ID}/stop", f" {RUN_ID}"],
+)
+def test_an_id_that_is_not_a_guid_never_enters_a_path(
+    httpserver: HTTPServer, client: LeapworkClient, bad_id: str
+) -> None:
+    for call in (client.run_status, client.run_summary, client.run_item_ids, client.stop_run):
+        with pytest.raises(InvalidResponse, match="is not a GUID"):
+            call(bad_id)
+    for call in (client.run_item, client.keyframes):
+        with pytest.raises(InvalidResponse, match="is not a GUID"):
+            call(bad_id)
+    with pytest.raises(InvalidResponse, match=r"schedule id .* is not a GUID"):
+        client.run_now(bad_id, {})
+    assert httpserver.log == []
+
+
+def test_an_upper_case_guid_is_sent_as_given(
+    httpserver: HTTPServer, client: LeapworkClient
+) -> None:
+    httpserver.expect_request(f"/api/v4/run/{RUN_ID.upper()}/status").respond_with_json(
+        {"Status": "Queued"}
+    )
+    assert client.run_status(RUN_ID.upper()) == "Queued"

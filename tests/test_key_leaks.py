@@ -13,9 +13,11 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -516,3 +518,41 @@ def test_key_straddling_a_cut_is_masked_whole(
     assert "AccessKey=" in output
     assert leaked(output) == []
     assert leaked((pytester.path / "out.xml").read_text(encoding="utf-8")) == []
+
+
+def test_no_frame_of_the_calling_thread_holds_the_key(httpserver: HTTPServer) -> None:
+    """While a request waits for its answer, the caller's stack (the one a test's traceback
+    shows) holds nothing that is or shows the key; the request's own thread shows it masked."""
+
+    def slow(request: Request) -> Response:
+        time.sleep(1.0)
+        return Response("[]", content_type="application/json")
+
+    httpserver.expect_request("/api/v4/schedules").respond_with_handler(slow)
+    client = LeapworkClient(f"http://127.0.0.1:{httpserver.port}", KEY)
+    caller = threading.Thread(target=client.list_schedules, name="the-test")
+    caller.start()
+    try:
+        time.sleep(0.4)
+        ours = {
+            t.ident for t in threading.enumerate() if t.name in ("the-test", "leapwork-request")
+        }
+        assert len(ours) == 2, "the request does not run on a thread of its own"
+        shown: list[str] = []
+        held: list[str] = []
+        for ident, frame in sys._current_frames().items():
+            if ident not in ours:
+                continue  # the server's threads
+            walk: FrameType | None = frame
+            while walk is not None:
+                for name, value in walk.f_locals.items():
+                    text = repr(value)
+                    shown += [f"{walk.f_code.co_name}: {name}"] if KEY in text else []
+                    if ident == caller.ident and isinstance(value, str) and KEY in value:
+                        held.append(f"{walk.f_code.co_name}: {name}")
+                walk = walk.f_back
+        assert shown == []
+        assert held == []
+    finally:
+        caller.join(timeout=10)
+        client.close()
