@@ -15,7 +15,7 @@ MAX_ANSWER_BYTES = 16 * 1024 * 1024
 #: Of an error answer (HTTP 4xx/5xx), only this much is read: the message shows 300 characters.
 MAX_ERROR_BYTES = 64 * 1024
 #: Characters kept of a title (schedule, flow, agent, block) or a status.
-MAX_TITLE_CHARS = 200
+MAX_TITLE_CHARS = 500
 #: Characters kept of one keyframe's message.
 MAX_MESSAGE_CHARS = 2000
 #: Keyframes kept of one flow: the first and the last ones, a note in between.
