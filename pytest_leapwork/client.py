@@ -13,8 +13,8 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -49,6 +49,7 @@ from .models import (
     parse_schedules,
     parse_status,
 )
+from .request_threads import RequestThreads
 from .secret import Secret
 
 API_PREFIX = "/api/v4"
@@ -64,6 +65,9 @@ BACKOFF_FACTOR = 0.5
 BACKOFF_MAX = 8.0
 
 T = TypeVar("T")
+
+#: Name prefix of the package's background threads (the runner's poller and fetchers).
+OWN_THREADS = "leapwork-"
 
 
 #: Said of every runNow failure that happened after the request may have left this machine.
@@ -156,6 +160,8 @@ class LeapworkClient:
         self._remembered: LeapworkError | None = None
         #: Whether the controller has answered anything (an HTTP status) in this session.
         self._answered = False
+        #: Where requests are made: never on the caller's thread (see ``_call``).
+        self._threads = RequestThreads()
         self.session = _KeyKeepingSession()
         self.session.verify = verify
         if verify is False:
@@ -303,7 +309,9 @@ class LeapworkClient:
 
         The request is made on a thread of its own while the caller waits for the answer:
         no frame of the caller's stack, the one a test's traceback shows (``--showlocals``,
-        pytest-timeout, Ctrl-C), ever holds the request's headers.
+        pytest-timeout, Ctrl-C), ever holds the request's headers. The package's own
+        background threads (the poller, the fetchers) make their requests themselves: their
+        frames never reach a traceback, and a hop to another thread would cost them time.
         """
         remembered = self._remembered
         if remembered is not None:
@@ -314,13 +322,11 @@ class LeapworkClient:
                 "a line break, a control character or a character outside Latin-1; copy it "
                 "again from Leapwork's API access keys page"
             )
-        answer: Future[T] = Future()
-        threading.Thread(
-            target=self._answer_into,
-            args=(answer, method, path, endpoint, parse, once),
-            name="leapwork-request",
-            daemon=True,  # a controller that never answers must not hold the process at exit
-        ).start()
+        if within is None and _on_a_thread_of_ours():
+            return self._exchange_remembered(method, path, endpoint, parse, once)
+        answer = self._threads.submit(
+            partial(self._exchange_remembered, method, path, endpoint, parse, once)
+        )
         try:
             return answer.result(timeout=within)
         except FutureTimeout:
@@ -330,22 +336,14 @@ class LeapworkClient:
             # The request thread's frames say nothing to a user.
             raise exc.with_traceback(None) from None
 
-    def _answer_into(
-        self,
-        answer: Future[T],
-        method: str,
-        path: str,
-        endpoint: str,
-        parse: Callable[[Any], T],
-        once: bool,
-    ) -> None:
+    def _exchange_remembered(
+        self, method: str, path: str, endpoint: str, parse: Callable[[Any], T], once: bool
+    ) -> T:
         try:
-            answer.set_result(self._exchange(method, path, endpoint, parse, once))
+            return self._exchange(method, path, endpoint, parse, once)
         except LeapworkError as exc:
             self._remember(exc)
-            answer.set_exception(exc)
-        except BaseException as exc:  # a bug must not leave the caller waiting
-            answer.set_exception(exc)
+            raise
 
     def _remember(self, error: LeapworkError) -> None:
         """Keep an error that every later request would meet again, to answer it at once.
@@ -494,6 +492,11 @@ def _segment(value: str, what: str) -> str:
             "put into a request"
         )
     return quote(value, safe="")
+
+
+def _on_a_thread_of_ours() -> bool:
+    """Whether the caller is one of this package's background threads, never a test's."""
+    return threading.current_thread().name.startswith(OWN_THREADS)
 
 
 def _attempts(response: requests.Response) -> int:
