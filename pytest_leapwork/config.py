@@ -12,7 +12,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from .secret import Secret
@@ -35,7 +35,8 @@ class Source:
     """Where a setting's value came from, for error messages."""
 
     description: str
-    value: str
+    #: Not in the repr: the access key is read through a Source too.
+    value: str = field(repr=False)
 
 
 @dataclass(frozen=True)
