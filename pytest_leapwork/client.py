@@ -160,7 +160,7 @@ class LeapworkClient:
         self._remembered: LeapworkError | None = None
         #: Whether the controller has answered anything (an HTTP status) in this session.
         self._answered = False
-        #: Where requests are made: never on the caller's thread (see ``_call``).
+        #: Where a test's requests are made, off the test's thread (see ``_call``).
         self._threads = RequestThreads()
         self.session = _KeyKeepingSession()
         self.session.verify = verify
