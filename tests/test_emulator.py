@@ -1491,3 +1491,16 @@ def test_scenario_md_lists_every_endpoint_name() -> None:
     table = text.split("## Endpoints", 1)[1].split("\n## ", 1)[0]
     names = set(re.findall(r"^\| [^|]+ \| `(\w+)` \|", table, re.MULTILINE))
     assert names == set(ENDPOINTS)
+
+
+def test_huge_fault_makes_a_field_or_the_whole_answer_huge() -> None:
+    with EmulatorServer(load_scenario("demo")) as server:
+        server.add_fault(Fault("schedules", action="huge", field="Title", size=1000))
+        server.add_fault(Fault("schedules", action="huge", size=5000))
+        headers = {"AccessKey": server.access_key}
+        url = f"{server.url}/api/v4/schedules"
+        first = requests.get(url, headers=headers, timeout=10)
+        assert {len(s["Title"]) for s in first.json()} == {1000}
+        second = requests.get(url, headers=headers, timeout=10)
+        assert len(second.content) >= 5000
+        assert json.loads(second.content) == json.loads(requests.get(url, headers=headers).content)
