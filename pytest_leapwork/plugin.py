@@ -522,10 +522,11 @@ class Reporting:
                     passed_keyframes=settings.passed_keyframes,
                 )
                 self.report_path = os.path.abspath(settings.junitxml)
-            except OSError as exc:
+            except Exception as exc:  # a disk that filled up, a bug of ours
                 # Never at the cost of pytest's own reports, which are written after this.
+                reason = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
                 self.problems.append(
-                    f"--leapwork-junitxml: could not write {settings.junitxml!r}: {exc}"
+                    f"--leapwork-junitxml: could not write {settings.junitxml!r}: {reason}"
                 )
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
