@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 import threading
 from typing import TYPE_CHECKING
@@ -12,6 +13,8 @@ from .models import Schedule
 
 if TYPE_CHECKING:
     from .client import LeapworkClient
+
+log = logging.getLogger("pytest_leapwork")
 
 #: Seconds the schedule list may take to arrive, retries included. A controller that hangs
 #: on it costs this once per session, not the client's retries times the read timeout per test.
@@ -49,8 +52,11 @@ class ScheduleDirectory:
                 try:
                     self._schedules = self._client.list_schedules(within=LIST_SECONDS)
                 except LeapworkError as exc:
-                    self._failure = exc
-                    raise
+                    if self._schedules is None:
+                        self._failure = exc
+                        raise
+                    # A second look that failed: the list read before still stands.
+                    log.warning("could not read the schedules again: %s", exc)
             return list(self._schedules)
 
     def resolve(self, reference: str) -> Schedule:

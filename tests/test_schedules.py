@@ -7,7 +7,12 @@ from typing import Any, cast
 import pytest
 
 from pytest_leapwork.client import LeapworkClient
-from pytest_leapwork.errors import ScheduleAmbiguous, ScheduleDisabled, ScheduleNotFound
+from pytest_leapwork.errors import (
+    ControllerUnreachable,
+    ScheduleAmbiguous,
+    ScheduleDisabled,
+    ScheduleNotFound,
+)
 from pytest_leapwork.models import Schedule
 from pytest_leapwork.schedules import ScheduleDirectory, looks_like_id
 
@@ -245,3 +250,38 @@ def test_not_found_hint_names_only_options_the_plugin_offers() -> None:
         found.resolve("Completely Different")
     for option in re.findall(r"--leapwork-[a-z-]+", str(info.value)):
         assert option in offered, f"the message advises {option}, which is not an option"
+
+
+class FailingAfter(FakeClient):
+    """Answers the first list, then fails; counts every call."""
+
+    def list_schedules(self, within: float | None = None) -> list[Schedule]:
+        self.calls += 1
+        if self.calls > 1:
+            raise ControllerUnreachable("GET /schedules: cannot reach the controller")
+        return list(self.answers[0])
+
+
+def test_a_list_that_could_not_be_read_is_not_asked_for_again() -> None:
+    class Down(FakeClient):
+        def list_schedules(self, within: float | None = None) -> list[Schedule]:
+            self.calls += 1
+            raise ControllerUnreachable("GET /schedules: cannot reach the controller")
+
+    client = Down([])
+    down = ScheduleDirectory(cast(LeapworkClient, client))
+    messages = []
+    for _ in range(3):
+        with pytest.raises(ControllerUnreachable) as info:
+            down.resolve("Smoke")
+        messages.append(str(info.value))
+    assert client.calls == 1
+    assert len(set(messages)) == 1
+
+
+def test_a_second_look_that_fails_keeps_the_list_read_before() -> None:
+    client = FailingAfter([Schedule(id=UAT_ID, title="Smoke")])
+    flaky = ScheduleDirectory(cast(LeapworkClient, client))
+    with pytest.raises(ScheduleNotFound):
+        flaky.resolve("Smok")  # a miss: looked at again, which fails
+    assert flaky.resolve("Smoke").title == "Smoke"
