@@ -125,6 +125,11 @@ def parse_controller_url(source: Source) -> str:
             "the controller as http://host:9001"
         )
     explicit_scheme = "://" in text
+    if not explicit_scheme and text.count(":") > 1 and "[" not in text:
+        raise SettingsError(
+            f"{source.description}: {text!r} looks like an IPv6 address; put it in brackets: "
+            f"http://[{text}]:9001"
+        )
     scheme = _scheme_without_slashes(text) if not explicit_scheme else None
     if scheme is not None:
         raise SettingsError(

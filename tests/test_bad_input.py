@@ -546,6 +546,15 @@ CASES: dict[str, list[Case]] = {
             args=("--leapwork-controller=http://[::1",),
             controller=False,
         ),
+        Case(
+            USAGE,
+            (
+                "*--leapwork-controller option: 'fe80::1' looks like an IPv6 address; put it in "
+                "brackets: http://[[]fe80::1]:9001*",
+            ),
+            args=("--leapwork-controller=fe80::1",),
+            controller=False,
+        ),
     ],
     "controller URL with a space or a control character": [
         Case(
