@@ -198,13 +198,20 @@ class LeapworkClient:
         """Every schedule; ``within``: seconds to wait at most, retries included."""
         return self._call("GET", "/schedules", "GET /schedules", parse_schedules, within=within)
 
-    def run_now(self, schedule_id: str, variables: Mapping[str, str]) -> str:
-        """Start a run; returns its RunId. Never repeated once the request was sent."""
+    def run_now(
+        self, schedule_id: str, variables: Mapping[str, str], within: float | None = None
+    ) -> str:
+        """Start a run; returns its RunId. Never repeated once the request was sent.
+
+        ``within`` (here and below): seconds the caller waits at most, retries included.
+        """
         path = f"/schedules/{_segment(schedule_id, 'schedule id')}/runNow"
         if variables:
             path += "?" + encode_variables(variables)
         try:
-            return self._call("PUT", path, "PUT /schedules/{id}/runNow", parse_run_id, once=True)
+            return self._call(
+                "PUT", path, "PUT /schedules/{id}/runNow", parse_run_id, once=True, within=within
+            )
         except VariableRejected as exc:
             exc.args = (
                 self._explain_rejected_variables(str(exc), exc.body, schedule_id, variables),
@@ -216,30 +223,33 @@ class LeapworkClient:
         path = f"/schedules/{_segment(schedule_id, 'schedule id')}"
         return self._call("GET", path, "GET /schedules/{id}", parse_declared_variables, within=15)
 
-    def run_status(self, run_id: str) -> str:
+    def run_status(self, run_id: str, within: float | None = None) -> str:
         path = f"/run/{_segment(run_id, 'RunId')}/status"
-        return self._call("GET", path, "GET /run/{id}/status", parse_status)
+        return self._call("GET", path, "GET /run/{id}/status", parse_status, within=within)
 
-    def run_summary(self, run_id: str) -> RunSummary:
+    def run_summary(self, run_id: str, within: float | None = None) -> RunSummary:
         """``GET /run/{id}``: status plus how many items the run has and how many failed."""
         path = f"/run/{_segment(run_id, 'RunId')}"
-        return self._call("GET", path, "GET /run/{id}", parse_run_summary)
+        return self._call("GET", path, "GET /run/{id}", parse_run_summary, within=within)
 
-    def run_item_ids(self, run_id: str) -> list[str]:
+    def run_item_ids(self, run_id: str, within: float | None = None) -> list[str]:
         path = f"/run/{_segment(run_id, 'RunId')}/runItemIds"
-        return self._call("GET", path, "GET /run/{id}/runItemIds", parse_run_item_ids)
+        return self._call(
+            "GET", path, "GET /run/{id}/runItemIds", parse_run_item_ids, within=within
+        )
 
-    def run_item(self, run_item_id: str) -> FlowResult:
+    def run_item(self, run_item_id: str, within: float | None = None) -> FlowResult:
         path = f"/runItems/{_segment(run_item_id, 'run item id')}"
-        item = self._call("GET", path, "GET /runItems/{id}", parse_run_item)
+        item = self._call("GET", path, "GET /runItems/{id}", parse_run_item, within=within)
         item.run_item_id = item.run_item_id or run_item_id
         return item
 
-    def keyframes(self, run_item_id: str) -> list[Keyframe]:
+    def keyframes(self, run_item_id: str, within: float | None = None) -> list[Keyframe]:
         """A flow's log; a note in its place where the log is too large to read."""
         path = f"/runItems/{_segment(run_item_id, 'run item id')}/keyframes"
+        endpoint = "GET /runItems/{id}/keyframes"
         try:
-            return self._call("GET", path, "GET /runItems/{id}/keyframes", parse_keyframes)
+            return self._call("GET", path, endpoint, parse_keyframes, within=within)
         except AnswerTooLarge as exc:
             return [Keyframe(timestamp="", level="Error", block_title=None, message=str(exc))]
 
