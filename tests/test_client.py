@@ -659,3 +659,41 @@ def test_an_upper_case_guid_is_sent_as_given(
         {"Status": "Queued"}
     )
     assert client.run_status(RUN_ID.upper()) == "Queued"
+
+
+def test_within_bounds_the_wait_whatever_the_read_timeout(
+    httpserver: HTTPServer, client: LeapworkClient
+) -> None:
+    httpserver.expect_request(f"/api/v4/run/{RUN_ID}/status").respond_with_handler(
+        slow_json(0.8, {"Status": "Queued"})
+    )
+    started = time.monotonic()
+    with pytest.raises(ControllerUnreachable, match=r"GET /run/\{id\}/status: no answer .* 0.2 s"):
+        client.run_status(RUN_ID, within=0.2)
+    assert time.monotonic() - started < 0.7
+    while not httpserver.log and time.monotonic() - started < 5:
+        time.sleep(0.05)  # the answer still arrives; the next test must not see it
+
+
+def test_a_refused_key_is_asked_once(httpserver: HTTPServer, client: LeapworkClient) -> None:
+    httpserver.expect_request("/api/v4/schedules").respond_with_data("Incorrect AccessKey", 401)
+    messages = []
+    for _ in range(3):
+        with pytest.raises(AccessKeyRejected) as info:
+            client.list_schedules()
+        messages.append(str(info.value))
+    with pytest.raises(AccessKeyRejected):
+        client.run_status(RUN_ID)
+    assert len(httpserver.log) == 1
+    assert len(set(messages)) == 1
+
+
+def test_a_controller_that_answered_before_is_not_given_up(make_client: Any) -> None:
+    """Refused after it answered (a restart): asked again next time, not remembered."""
+    port = free_port()
+    client = make_client(f"http://127.0.0.1:{port}", retries=0)
+    client._answered = True  # as after any answer
+    for _ in range(2):
+        with pytest.raises(ControllerUnreachable, match="cannot reach"):
+            client.list_schedules()
+    assert client._remembered is None
