@@ -126,6 +126,12 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
                 "pass --leapwork-controller=URL (or set LEAPWORK_CONTROLLER, or the "
                 "leapwork_controller ini setting) with its key, or --leapwork-emulator"
             )
+        if settings.emulator is None and settings.key is None:
+            raise cfg.SettingsError(
+                settings.key_problem
+                or "the option lists a controller's schedules and needs its access key: set "
+                "the LEAPWORK_KEY environment variable (from a CI secret) or pass --leapwork-key"
+            )
         session = LeapworkSession(settings)
         try:
             schedules = session.runner.schedules.all()

@@ -637,6 +637,15 @@ CASES: dict[str, list[Case]] = {
             controller=False,
             key=False,
         ),
+        Case(
+            USAGE,
+            (
+                "*--leapwork-schedules: the option lists a controller's schedules and needs its "
+                "access key: set the LEAPWORK_KEY environment variable*",
+            ),
+            args=("--leapwork-schedules",),
+            key=False,
+        ),
     ],
 }
 
