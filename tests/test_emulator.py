@@ -1504,3 +1504,20 @@ def test_huge_fault_makes_a_field_or_the_whole_answer_huge() -> None:
         second = requests.get(url, headers=headers, timeout=10)
         assert len(second.content) >= 5000
         assert json.loads(second.content) == json.loads(requests.get(url, headers=headers).content)
+
+
+def test_huge_fault_from_a_scenario_file(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    path.write_text(
+        '[[schedules]]\ntitle = "S"\n[[schedules.flows]]\ntitle = "F"\n'
+        '[[faults]]\nendpoint = "keyframes"\naction = "huge"\nfield = "LogMessage"\n'
+        "size = 50000000\ntimes = 0\n",
+        encoding="utf-8",
+    )
+    (fault,) = load_scenario(str(path)).faults
+    assert (fault.action, fault.field, fault.size, fault.times) == (
+        "huge",
+        "LogMessage",
+        50_000_000,
+        0,
+    )
