@@ -501,7 +501,7 @@ class Reporting:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Before pytest writes its JUnit XML: stop what is still running, then list every
         run the session triggered as suite properties and in the per-flow report."""
-        if session.config.option.collectonly:
+        if runs_nothing(session.config):
             return
         self.session.finish()
         triggered = [*self.worker_runs, *(entry_of(h) for h in self.session.triggered)]
