@@ -12,9 +12,20 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
+from typing import Protocol
 
 from .errors import AlreadyRunning, LeapworkError
 from .runner import RunHandle, Runner, RunRequest
+
+
+class Planner(Protocol):
+    """What the session asks of a trigger-ahead plan (this module's, or the xdist one's)."""
+
+    def plan(self, entries: list[tuple[str, RunRequest]]) -> None: ...
+
+    def take(self, key: str, request: RunRequest) -> RunHandle: ...
+
+    def not_taken(self) -> list[RunHandle]: ...
 
 
 class TriggerAhead:
@@ -33,31 +44,12 @@ class TriggerAhead:
     def plan(self, entries: list[tuple[str, RunRequest]]) -> None:
         """Queue runs in the order their tests will run, and start the first ``window``.
 
-        Tests already planned or run are left as they are, so a growing queue (an xdist
-        worker's) can be planned again and again.
+        Tests already planned or run are left as they are.
         """
         with self._lock:
             for key, request in entries:
                 if key not in self._started and key not in self._taken:
                     self._pending[key] = request
-        self.fill()
-
-    def withdraw(self, keep: set[str]) -> None:
-        """Forget planned tests not in ``keep``; stop runs already started for them.
-
-        An xdist worker whose queued tests were handed to another worker must not leave
-        their runs executing.
-        """
-        with self._lock:
-            for key in [k for k in self._pending if k not in keep]:
-                del self._pending[key]
-            gone = [self._started.pop(k) for k in list(self._started) if k not in keep]
-        for future in gone:
-            try:
-                handle = future.result()
-            except LeapworkError:
-                continue
-            self._runner.stop(handle, "its test moved to another worker")
         self.fill()
 
     def take(self, key: str, request: RunRequest) -> RunHandle:

@@ -185,6 +185,7 @@ class LeapworkClient:
         adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        _resolve_environment_once(self.session, self.base_url)
 
     def __repr__(self) -> str:
         return f"LeapworkClient({self.base_url!r}, access_key={self._key!r})"
@@ -507,6 +508,22 @@ def _segment(value: str, what: str) -> str:
 def _on_a_thread_of_ours() -> bool:
     """Whether the caller is one of this package's background threads, never a test's."""
     return threading.current_thread().name.startswith(OWN_THREADS)
+
+
+def _resolve_environment_once(session: requests.Session, url: str) -> None:
+    """Read the proxy settings and ``.netrc`` for the controller now, not on every request.
+
+    With ``trust_env`` on, requests looks up the proxy variables, ``NO_PROXY`` and the
+    ``.netrc`` file again for each request (about a millisecond of CPU each time, most of a
+    request's cost on loopback). The controller does not change during a session, so the
+    answer is resolved once and kept on the session. ``verify`` is passed explicitly per
+    request, so the CA-bundle variables never applied.
+    """
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    auth = requests.utils.get_netrc_auth(url)
+    if auth:
+        session.auth = auth
+    session.trust_env = False
 
 
 def _attempts(response: requests.Response) -> int:

@@ -20,7 +20,7 @@ from .secret import Secret
 DEFAULT_PORT = 9001
 PORT_HINT = "a port is a number from 1 to 65535 (the controller listens on 9001, or 9002 for https)"
 DEFAULT_TIMEOUT = 3600.0
-DEFAULT_POLL_INTERVAL = 2.0
+DEFAULT_POLL_INTERVAL = 10.0
 #: The shortest poll interval accepted: 20 status requests a second per run at most.
 MIN_POLL_INTERVAL = 0.05
 DEFAULT_MAX_IN_FLIGHT = 16

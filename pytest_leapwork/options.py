@@ -18,7 +18,9 @@ HELP_TIMEOUT = (
     f"(ini leapwork_timeout, default {cfg.DEFAULT_TIMEOUT:g})"
 )
 HELP_POLL = (
-    f"seconds between checks of a running run, at least {cfg.MIN_POLL_INTERVAL:g} "
+    f"longest wait between two checks of a running run (at least {cfg.MIN_POLL_INTERVAL:g}); "
+    f"checks come often while a run is young (every 0.3 s) and spread out to a tenth of its "
+    f"elapsed time, up to this cap "
     f"(ini leapwork_poll_interval, default {cfg.DEFAULT_POLL_INTERVAL:g})"
 )
 HELP_DONE = (

@@ -1,9 +1,10 @@
 """pytest-leapwork: what happens to a test marked ``@pytest.mark.leapwork_schedule``.
 
 1. Collection: the marker is read and checked; the test gets the ``leapwork_schedule``
-   fixture even if it does not ask for it.
+   fixture even if it does not ask for it, and moves after the unmarked tests (``ordering``).
 2. Just before the first test runs, runs whose variables are already known are triggered
-   ahead (a bounded number at once), so schedules execute on the controller concurrently.
+   ahead (a bounded number at once), so schedules execute on the controller concurrently
+   while the unmarked tests run (under xdist, one plan for all workers: ``xdist_plan``).
 3. Setup: the ``leapwork_schedule`` fixture takes the test's run (or triggers it now), records
    its RunId in the JUnit XML, and waits for it. A run that cannot start is a setup error.
 4. Call: a run whose flows did not all pass fails the test with a table of its flows and the
@@ -37,6 +38,7 @@ from .marker import (
 )
 from .models import LeapworkRun, Schedule
 from .options import add_options, resolve_settings
+from .ordering import MarkedLast, add_order_option, keep_order
 from .progress import Progress
 from .report import aligned, count_line, failure_message, flows_html, run_summary_lines
 from .roster import entry_of, stopped_entry, unreported
@@ -80,6 +82,7 @@ SESSION = pytest.StashKey[LeapworkSession]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+    add_order_option(parser)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -105,12 +108,18 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"{warning} (and warnings are errors here)") from None
     session = LeapworkSession(settings, worker_input=getattr(config, "workerinput", None))
     config.stash[SESSION] = session
+    if not keep_order(config):
+        config.pluginmanager.register(MarkedLast(lambda item: ITEM_STATE in item.stash))
     if hasattr(config, "workerinput"):
-        config.pluginmanager.register(XdistWorker(session), "leapwork-xdist-worker")
+        from .xdist_plan import XdistWorker  # one plan for the whole xdist session
+
+        config.pluginmanager.register(XdistWorker(session, config), "leapwork-xdist")
         return
     reporting = Reporting(session)
     config.pluginmanager.register(reporting, REPORTING)
-    if config.pluginmanager.hasplugin("xdist"):
+    if getattr(config.option, "dist", "no") != "no":  # this process runs xdist's workers
+        from .xdist_plan import XdistController
+
         config.pluginmanager.register(XdistController(session, reporting), "leapwork-xdist")
 
 
@@ -223,9 +232,12 @@ def _marked(items: list[pytest.Item]) -> list[pytest.Item]:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> None:
-    """Trigger ahead the runs whose variables are known now, in test order."""
+    """Trigger ahead the runs whose variables are known now, in test order.
+
+    Under xdist every worker does, for the whole session's tests: they share one plan.
+    """
     config = session.config
-    if runs_nothing(config) or session.testsfailed or hasattr(config, "workerinput"):
+    if runs_nothing(config) or session.testsfailed:
         return
     planned = plannable(session.items)
     if planned:
@@ -564,67 +576,3 @@ class Reporting:
     def write_problems(self, terminalreporter: Any) -> None:
         for problem in self.problems:
             terminalreporter.write_line(f"leapwork: {problem}", red=True)
-
-
-class XdistWorker:
-    """On an xdist worker: plan ahead only the tests queued to this worker.
-
-    A worker learns its tests a few at a time, so the plan grows before each test; tests
-    the scheduler moved to another worker are withdrawn (their runs stopped).
-    """
-
-    def __init__(self, session: LeapworkSession) -> None:
-        self.session = session
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
-        upcoming = [item, *queued_on_this_worker(item, nextitem)]
-        marked = _marked(upcoming)
-        if not marked:
-            return
-        self.session.ahead.withdraw({i.nodeid for i in marked})
-        self.session.plan(plannable(marked))
-
-
-def queued_on_this_worker(item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.Item]:
-    """The tests xdist has queued on this worker after ``item``.
-
-    xdist keeps them in its worker plugin's ``torun`` queue, which it documents as
-    inspectable under its lock; without it, only ``nextitem`` is known.
-    """
-    for plugin in item.config.pluginmanager.get_plugins():
-        queue = getattr(plugin, "torun", None)
-        if queue is not None and hasattr(queue, "lock"):
-            with queue.lock() as indices:
-                queued = [i for i in indices if isinstance(i, int)]
-            items = item.session.items
-            head = [nextitem] if nextitem is not None else []
-            return head + [items[i] for i in queued if items[i] is not nextitem]
-    return [nextitem] if nextitem is not None else []
-
-
-class XdistController:
-    """Hooks that only exist on the xdist controller process."""
-
-    def __init__(self, session: LeapworkSession, reporting: Reporting) -> None:
-        self.session = session
-        self.reporting = reporting
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Workers' reports carry their runs; xdist marks them with the worker's node."""
-        if getattr(report, "node", None) is not None:
-            self.reporting.record(report)
-
-    def pytest_configure_node(self, node: Any) -> None:
-        # One emulator for the whole session, so every worker sees the same controller.
-        node.workerinput.update(self.session.worker_settings())
-
-    def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """Runs a worker had to stop, for the summary; a crashed worker's runs, stopped here."""
-        output = getattr(node, "workeroutput", {}) or {}
-        self.session.stopped.extend(StoppedRun(**s) for s in output.get(STOPPED_OUTPUT, []))
-        self.reporting.worker_runs.extend(
-            RecordedRun.from_dict(r) for r in output.get(RUNS_OUTPUT, [])
-        )
-        if error is not None:
-            self.session.stop_runs_of_crashed_worker(node.workerinput["workerid"])

@@ -1,9 +1,10 @@
 """A run's life on the controller: trigger, follow, collect, stop.
 
-One poller thread follows every run in flight: one status request per run per poll interval
-while it executes, then, once the controller says ``Finished``, the run's item ids and the
-items themselves (fetched concurrently over the shared connection pool) and keyframes only
-for flows that did not pass. No pytest import here: a script can drive runs the same way.
+One poller thread follows every run in flight: status requests on an adaptive schedule
+(``cadence``: often while a run is young, at most every poll interval), then, once the
+controller says ``Finished``, the run's item ids and the items themselves, each item followed
+at once by its keyframes where the flow did not pass, all concurrently over the shared
+connection pool. No pytest import here: a script can drive runs the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
+from .cadence import poll_delay
 from .errors import (
     AccessKeyRejected,
     ControllerServerError,
@@ -103,6 +105,15 @@ class RunHandle:
         assert self.result is not None
         return self.result
 
+    @classmethod
+    def ended_elsewhere(
+        cls, request: RunRequest, schedule: Schedule, run: LeapworkRun
+    ) -> RunHandle:
+        """The handle of a run another process followed to its end (an xdist worker)."""
+        handle = cls(request, schedule, run.run_id, triggered_at=0.0, status=FINISHED, result=run)
+        handle._done.set()
+        return handle
+
     def wait_quietly(self) -> None:
         """Wait for the end, in slices so that Ctrl-C is not held up."""
         while not self._done.wait(WAIT_SLICE_SECONDS):
@@ -116,7 +127,7 @@ class Runner:
         self,
         client: LeapworkClient,
         *,
-        poll_interval: float = 2.0,
+        poll_interval: float = 10.0,
         done_counts_as_passed: bool = True,
         keyframes_for_passed: bool = False,
         workers: int = 16,
@@ -153,7 +164,7 @@ class Runner:
             schedule=schedule,
             run_id=run_id,
             triggered_at=now,
-            next_poll_at=now + self.poll_interval,
+            next_poll_at=now + poll_delay(0.0, self.poll_interval),
         )
         log.info("triggered %r (%s) as run %s", schedule.title, request.label or "-", run_id)
         with self._lock:
@@ -164,6 +175,25 @@ class Runner:
         self._notify(self.on_started, handle)
         self._wake.set()
         return handle
+
+    def adopt(self, request: RunRequest, schedule: Schedule, run_id: str, age: float) -> RunHandle:
+        """Follow a run triggered elsewhere ``age`` seconds ago (by another xdist worker)."""
+        now = self._clock()
+        handle = RunHandle(request, schedule, run_id, triggered_at=now - age, next_poll_at=now)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("runner is closed")
+            self._active.append(handle)
+            self._ensure_poller()
+        self._notify(self.on_started, handle)
+        self._wake.set()
+        return handle
+
+    def release(self, handle: RunHandle) -> None:
+        """Stop following a run without stopping it: another process follows it now."""
+        with self._lock:
+            if handle in self._active:
+                self._active.remove(handle)
 
     def wait_until_idle(self, schedule_reference: str) -> None:
         """Wait for this session's unfinished runs of a schedule (one that refuses a second run)."""
@@ -308,7 +338,8 @@ class Runner:
             if now >= handle.deadline:
                 self.stop(handle, "timeout")
             elif handle.next_poll_at <= now:
-                handle.next_poll_at = min(now + self.poll_interval, handle.deadline)
+                delay = poll_delay(now - handle.triggered_at, self.poll_interval)
+                handle.next_poll_at = min(now + delay, handle.deadline)
 
     def _poll_once(self, handle: RunHandle) -> None:
         now = self._clock()
@@ -390,19 +421,20 @@ class Runner:
     def _fetch_items(self, handle: RunHandle, ids: list[str]) -> None:
         """Fetch every item not yet known to be finished, and keyframes of those not passed."""
         wanted = [i for i in ids if i not in handle.flows or not handle.flows[i].finished]
-        items = self._map(self.client.run_item, wanted)
-        for item_id, flow in zip(wanted, items, strict=True):
-            flow.done_counts_as_passed = self.done_counts_as_passed
+        for item_id, flow in zip(wanted, self._map(self._fetch_flow, wanted), strict=True):
             handle.flows[item_id] = flow
-        needs_keyframes = [
-            f for f in items if f.finished and (self.keyframes_for_passed or not f.passed)
-        ]
-        for flow, keyframes in zip(
-            needs_keyframes,
-            self._map(self.client.keyframes, [f.run_item_id for f in needs_keyframes]),
-            strict=True,
-        ):
-            flow.keyframes = keyframes
+
+    def _fetch_flow(self, item_id: str) -> FlowResult:
+        """One item and, right after it on the same thread, its keyframes if they are wanted.
+
+        One pipeline rather than all items, then all keyframes: no phase waits for the
+        slowest request of the one before.
+        """
+        flow = self.client.run_item(item_id)
+        flow.done_counts_as_passed = self.done_counts_as_passed
+        if flow.finished and (self.keyframes_for_passed or not flow.passed):
+            flow.keyframes = self.client.keyframes(flow.run_item_id or item_id)
+        return flow
 
     def _map(self, function: Callable[[str], T], args: list[str]) -> list[T]:
         """``function`` over ``args``, concurrently over the shared connection pool."""

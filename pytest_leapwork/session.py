@@ -20,7 +20,9 @@ from .ledger import RunLedger
 from .secret import Secret
 
 if TYPE_CHECKING:
-    from .ahead import TriggerAhead
+    from collections.abc import Callable
+
+    from .ahead import Planner
     from .interrupts import InterruptGuard
     from .runner import RunHandle, Runner, RunRequest
 
@@ -59,7 +61,9 @@ class LeapworkSession:
         self._ledger_dir: str | None = None
         self._lock = threading.Lock()
         self._runner: Runner | None = None
-        self._ahead: TriggerAhead | None = None
+        self._ahead: Planner | None = None
+        #: Makes the trigger-ahead plan from the runner and the window (xdist workers share one).
+        self.make_planner: Callable[[Runner, int], Planner] | None = None
         self._emulator: Any = None
         self._interrupts: InterruptGuard | None = None
         #: Runs this plugin had to stop at session end.
@@ -172,7 +176,8 @@ class LeapworkSession:
             with self._lock:
                 if self._runner is None:
                     self._runner = runner
-                    self._ahead = TriggerAhead(runner, self.settings.max_in_flight)
+                    make_planner = self.make_planner or TriggerAhead
+                    self._ahead = make_planner(runner, self.settings.max_in_flight)
                     if not self._worker_input:  # xdist workers leave Ctrl-C to xdist
                         self._interrupts = InterruptGuard(runner.active)
                         self._interrupts.install()
@@ -187,7 +192,7 @@ class LeapworkSession:
         return runner
 
     @property
-    def ahead(self) -> TriggerAhead:
+    def ahead(self) -> Planner:
         self.runner  # noqa: B018 - makes the runner and its TriggerAhead
         assert self._ahead is not None
         return self._ahead

@@ -1,0 +1,487 @@
+"""Under pytest-xdist: one trigger-ahead plan for the whole session, shared by the workers.
+
+Every worker collects every test, so every worker knows the same plan. What they share is
+who does what with it, in a lock-guarded event log in a directory the xdist controller makes
+(``filelock`` guards it, on every platform): a worker *claims* a test's run before it
+triggers it, writes the RunId once the controller answered, *takes* the run when the test
+comes to it, and writes that the run *ended* once it noticed. So:
+
+- the runs known at collection start as early as without xdist: each worker, right after its
+  collection, triggers the next unclaimed runs while fewer than ``--leapwork-max-in-flight``
+  runs of the whole session are unfinished, and again each time one of its runs ends;
+- whichever worker gets a test takes its run: the run it triggered itself, a run another
+  worker triggered (followed from here on, or its result read if it has ended), or, where no
+  one triggered it yet, one it triggers now. A test's schedule is triggered once, whatever
+  ``--dist`` does with the test (``worksteal`` included);
+- a worker that crashes cannot stop its runs: the xdist controller stops them from the
+  worker's run ledger (``ledger.py``), and runs nobody took are stopped at the session end.
+
+No per-test hook here: the cost is per session, plus a few file operations per marked test.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .errors import AlreadyRunning, LeapworkError
+from .ledger import RunLedger
+from .models import LeapworkRun, Schedule
+from .session import WORKER_LEDGER, LeapworkSession, StoppedRun
+
+if TYPE_CHECKING:
+    from .runner import RunHandle, Runner, RunRequest
+
+log = logging.getLogger("pytest_leapwork")
+
+#: Key of xdist's workeroutput carrying the runs a worker stopped.
+STOPPED_OUTPUT = "leapwork_stopped"
+#: How often a worker looks whether another worker's runNow has been answered.
+CLAIM_WAIT_SECONDS = 0.02
+
+
+# -- the shared log ------------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    """What the session knows about one test's run."""
+
+    claimed_by: str | None = None  # the worker that triggers (or triggered) the run
+    taken_by: str | None = None  # the worker that runs the test
+    run: dict[str, Any] | None = None  # run id, schedule, trigger time, request
+    failed: tuple[str, str] | None = None  # (error class, message) of a refused runNow
+    ended: bool = False
+
+    @property
+    def open(self) -> bool:
+        """Nobody has claimed the run nor taken the test."""
+        return self.claimed_by is None and self.taken_by is None
+
+    @property
+    def in_flight(self) -> bool:
+        return self.claimed_by is not None and self.failed is None and not self.ended
+
+
+@dataclass
+class PlanState:
+    entries: dict[str, Entry] = field(default_factory=dict)
+    key_of_run: dict[str, str] = field(default_factory=dict)
+    ended_runs: set[str] = field(default_factory=set)
+    #: (test, worker) of every take, in order: owners read it to hand their runs over.
+    takes: list[tuple[str, str]] = field(default_factory=list)
+
+    def entry(self, key: str) -> Entry:
+        return self.entries.setdefault(key, Entry())
+
+    def in_flight(self) -> int:
+        return sum(1 for e in self.entries.values() if e.in_flight)
+
+    def apply(self, event: list[Any]) -> None:
+        kind, key = event[0], event[1]
+        if kind == "claim":
+            entry = self.entry(key)
+            entry.claimed_by, entry.run, entry.failed, entry.ended = event[2], None, None, False
+        elif kind == "take":
+            self.entry(key).taken_by = event[2]
+            self.takes.append((key, event[2]))
+        elif kind == "run":
+            entry = self.entry(key)
+            entry.run = event[2]
+            run_id = entry.run["run_id"]
+            self.key_of_run[run_id] = key
+            entry.ended = run_id in self.ended_runs
+        elif kind == "fail":
+            self.entry(key).failed = (event[2], event[3])
+        elif kind == "end":  # the key is the run id
+            self.ended_runs.add(key)
+            owner = self.entries.get(self.key_of_run.get(key, ""))
+            if owner is not None and owner.run is not None and owner.run["run_id"] == key:
+                owner.ended = True
+        elif kind == "reset":
+            self.entries[key] = Entry()
+
+
+class PlanLog:
+    """The event log in the shared directory, read incrementally under the file lock."""
+
+    def __init__(self, directory: str) -> None:
+        from filelock import FileLock  # only sessions under xdist with marked tests need it
+
+        self.directory = directory
+        self.path = os.path.join(directory, "plan.log")
+        self._file_lock = FileLock(os.path.join(directory, "plan.lock"))
+        self._thread_lock = threading.RLock()
+        self._offset = 0
+        self.state = PlanState()
+
+    @contextmanager
+    def locked(self) -> Iterator[PlanState]:
+        """The state, up to date and owned by this thread until the block ends."""
+        with self._thread_lock, self._file_lock:
+            self._read_new()
+            yield self.state
+
+    def append(self, *event: Any) -> None:
+        """Add an event (inside ``locked``)."""
+        line = (json.dumps(list(event)) + "\n").encode()
+        with open(self.path, "ab") as file:
+            file.write(line)
+        self._offset += len(line)
+        self.state.apply(list(event))
+
+    def _read_new(self) -> None:
+        try:
+            with open(self.path, "rb") as file:
+                file.seek(self._offset)
+                data = file.read()
+        except FileNotFoundError:
+            return
+        self._offset += len(data)
+        for line in data.splitlines():
+            if line:
+                self.state.apply(json.loads(line))
+
+    def result_path(self, run_id: str) -> str:
+        return os.path.join(self.directory, f"run-{run_id}.json")
+
+
+def _request_data(request: RunRequest) -> dict[str, Any]:
+    return {
+        "schedule": request.schedule,
+        "variables": dict(request.variables),
+        "timeout": request.timeout,
+        "label": request.label,
+    }
+
+
+# -- a worker's side -----------------------------------------------------------------------
+
+
+class SharedPlan:
+    """The trigger-ahead plan of one xdist worker, coordinated with the others."""
+
+    def __init__(self, runner: Runner, window: int, directory: str, worker: str) -> None:
+        self._runner = runner
+        self._window = window
+        self._worker = worker
+        self._log = PlanLog(directory)
+        self._requests: dict[str, RunRequest] = {}
+        self._queue: deque[str] = deque()
+        #: Runs this worker triggered, by test.
+        self._mine: dict[str, Future[RunHandle]] = {}
+        self._takes_seen = 0
+        runner.on_finished.append(self._ended)
+
+    # -- Planner --------------------------------------------------------------------------
+
+    def plan(self, entries: list[tuple[str, RunRequest]]) -> None:
+        for key, request in entries:
+            if key not in self._requests:
+                self._requests[key] = request
+                self._queue.append(key)
+        self.fill()
+
+    def take(self, key: str, request: RunRequest) -> RunHandle:
+        """The run for test ``key``, wherever it was triggered; triggered now if nowhere.
+
+        A run triggered at its test's turn waits for room in the session's window: other
+        workers' tests hold the rest of it.
+        """
+        with self._log.locked():
+            self._log.append("take", key, self._worker)
+        while True:
+            with self._log.locked() as state:
+                claimed = state.entry(key).claimed_by is not None
+                own_turn = not claimed and state.in_flight() < self._window
+                if own_turn:
+                    self._log.append("claim", key, self._worker)
+            if claimed or own_turn:
+                break
+            time.sleep(CLAIM_WAIT_SECONDS)
+        if own_turn:
+            return self._trigger_now(key, request)
+        handle = self._follow(key, request)
+        if handle.request != request:
+            # The variables changed since planning (a hook, a fixture): not the run asked for.
+            self._runner.stop(handle, "superseded")
+            with self._log.locked():
+                self._log.append("claim", key, self._worker)
+            return self._trigger_now(key, request)
+        return handle
+
+    def not_taken(self) -> list[RunHandle]:
+        """Runs this worker triggered and still follows whose tests never came (``-x``)."""
+        active = self._runner.active()
+        handles = [self._triggered(key) for key in list(self._mine)]
+        return [h for h in handles if h is not None and h in active]
+
+    # -- triggering -----------------------------------------------------------------------
+
+    def fill(self) -> None:
+        """Trigger planned runs nobody claimed, while the session has room in its window."""
+        while True:
+            with self._log.locked() as state:
+                self._hand_over(state)
+                if state.in_flight() >= self._window:
+                    return
+                while self._queue and not state.entry(self._queue[0]).open:
+                    self._queue.popleft()
+                if not self._queue:
+                    return
+                key = self._queue.popleft()
+                self._log.append("claim", key, self._worker)
+            try:
+                self._trigger(key, self._requests[key])
+            except LeapworkError:
+                continue  # written down for the test that takes it
+
+    def _trigger(self, key: str, request: RunRequest) -> RunHandle:
+        """runNow for a claimed test; the outcome written down for whoever takes the test."""
+        future: Future[RunHandle] = Future()
+        self._mine[key] = future
+        try:
+            handle = self._runner.start(request)
+        except BaseException as exc:
+            error = exc if isinstance(exc, LeapworkError) else LeapworkError(repr(exc))
+            future.set_exception(error)
+            with self._log.locked():
+                self._log.append("fail", key, type(error).__name__, str(error))
+            raise
+        with self._log.locked():
+            self._log.append(
+                "run",
+                key,
+                {
+                    "run_id": handle.run_id,
+                    "schedule": asdict(handle.schedule),
+                    "at": time.time(),
+                    "request": _request_data(request),
+                    "by": self._worker,
+                },
+            )
+        future.set_result(handle)
+        return handle
+
+    def _trigger_now(self, key: str, request: RunRequest) -> RunHandle:
+        """The test's own turn: it starts now whatever the window, so it never waits on others."""
+        try:
+            return self._trigger(key, request)
+        except AlreadyRunning:
+            self._runner.wait_until_idle(request.schedule)
+            with self._log.locked():
+                self._log.append("claim", key, self._worker)
+            return self._trigger(key, request)
+
+    # -- following ------------------------------------------------------------------------
+
+    def _follow(self, key: str, request: RunRequest) -> RunHandle:
+        """The run another trigger made for ``key``: wait for its RunId, then follow it."""
+        give_up = time.monotonic() + request.timeout
+        while True:
+            with self._log.locked() as state:
+                entry = state.entry(key)
+                claimed_by, run, failed, ended = (
+                    entry.claimed_by,
+                    entry.run,
+                    entry.failed,
+                    entry.ended,
+                )
+                if claimed_by is None:  # its triggering worker crashed: the test's turn now
+                    self._log.append("claim", key, self._worker)
+            if claimed_by is None:
+                return self._trigger_now(key, request)
+            if claimed_by == self._worker and key in self._mine:
+                try:
+                    return self._mine[key].result()
+                except AlreadyRunning:
+                    # No run was made: trying again at the test's own turn cannot duplicate one.
+                    with self._log.locked():
+                        self._log.append("claim", key, self._worker)
+                    return self._trigger_now(key, request)
+            if failed is not None:
+                if failed[0] == AlreadyRunning.__name__:
+                    with self._log.locked():
+                        self._log.append("claim", key, self._worker)
+                    return self._trigger_now(key, request)
+                raise LeapworkError(failed[1])
+            if run is not None:
+                return self._adopt(run, ended)
+            if time.monotonic() > give_up:
+                raise LeapworkError(f"worker {claimed_by} never started the run it claimed")
+            time.sleep(CLAIM_WAIT_SECONDS)
+
+    def _adopt(self, run: dict[str, Any], ended: bool) -> RunHandle:
+        from .runner import RunHandle, RunRequest
+
+        request = RunRequest(**run["request"])
+        schedule = Schedule(**run["schedule"])
+        if ended:
+            try:
+                with open(self._log.result_path(run["run_id"]), encoding="utf-8") as file:
+                    data = json.load(file)
+            except (OSError, ValueError):
+                data = {}
+            if "run" in data:
+                result = LeapworkRun.from_dict(data["run"])
+                return RunHandle.ended_elsewhere(request, schedule, result)
+        age = max(0.0, time.time() - run["at"])
+        handle = self._runner.adopt(request, schedule, run["run_id"], age)
+        # Should the triggering worker crash now, the run is this worker's to stop, not its.
+        owner = os.path.join(self._log.directory, f"{run['by']}.runs")
+        RunLedger(owner).ended(handle)
+        return handle
+
+    def _hand_over(self, state: PlanState) -> None:
+        """Stop following the runs this worker triggered that another worker took."""
+        new, self._takes_seen = state.takes[self._takes_seen :], len(state.takes)
+        for key, worker in new:
+            handle = self._triggered(key)
+            if worker != self._worker and handle is not None:
+                self._runner.release(handle)
+
+    def _triggered(self, key: str) -> RunHandle | None:
+        """The run this worker triggered for ``key``, if it did and the controller said yes."""
+        future = self._mine.get(key)
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        return future.result()
+
+    def _ended(self, handle: RunHandle) -> None:
+        """A run followed here ended: its result for the taker, its window slot freed."""
+        data: dict[str, Any] = (
+            {"run": handle.result.to_dict()}
+            if handle.result is not None
+            else {"error": str(handle.error)}
+        )
+        path = self._log.result_path(handle.run_id)
+        with open(path + ".tmp", "w", encoding="utf-8") as file:
+            json.dump(data, file)
+        os.replace(path + ".tmp", path)
+        with self._log.locked():
+            self._log.append("end", handle.run_id)
+        self.fill()
+
+    def release_untaken(self) -> None:
+        """At this worker's end: leave the runs of tests it did not take to whoever takes them.
+
+        Another worker may still be running those tests; runs nobody takes are stopped by
+        the xdist controller once every worker is done.
+        """
+        with self._log.locked() as state:
+            for key in list(self._mine):
+                handle = self._triggered(key)
+                if handle is not None and state.entry(key).taken_by != self._worker:
+                    self._runner.release(handle)
+
+
+class XdistWorker:
+    """On an xdist worker: the session's plan is the shared one."""
+
+    def __init__(self, session: LeapworkSession, worker_input: dict[str, Any]) -> None:
+        self.session = session
+        self.plan: SharedPlan | None = None
+        directory = worker_input.get(WORKER_LEDGER)
+        worker = str(worker_input.get("workerid", "gw"))
+        if directory is not None:
+
+            def shared_plan(runner: Runner, window: int) -> SharedPlan:
+                self.plan = SharedPlan(runner, window, directory, worker)
+                return self.plan
+
+            session.make_planner = shared_plan
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Any:
+        if self.plan is not None:
+            self.plan.release_untaken()
+        result = yield  # the plugin stops the runs of this worker's interrupted tests
+        output = session.config.workeroutput  # type: ignore[attr-defined]
+        output[STOPPED_OUTPUT] = [asdict(s) for s in self.session.stopped]
+        return result
+
+
+# -- the xdist controller's side -----------------------------------------------------------
+
+
+class XdistController:
+    """Hooks that only exist on the xdist controller process."""
+
+    def __init__(self, session: LeapworkSession, reporting: Any) -> None:
+        self.session = session
+        self.reporting = reporting
+        self.directory: str | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Workers' reports carry their runs; xdist marks them with the worker's node."""
+        if getattr(report, "node", None) is not None:
+            self.reporting.record(report)
+
+    def pytest_configure_node(self, node: Any) -> None:
+        # One emulator and one shared directory for the whole session, for every worker.
+        settings = self.session.worker_settings()
+        self.directory = settings[WORKER_LEDGER]
+        node.workerinput.update(settings)
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """Runs a worker had to stop, for the summary; a crashed worker's runs, stopped here."""
+        output = getattr(node, "workeroutput", {}) or {}
+        self.session.stopped.extend(StoppedRun(**s) for s in output.get(STOPPED_OUTPUT, []))
+        if error is not None:
+            workerid = node.workerinput["workerid"]
+            self.session.stop_runs_of_crashed_worker(workerid)
+            self._forget_worker(workerid)
+
+    def _forget_worker(self, workerid: str) -> None:
+        """A crashed worker's claims go back to the plan; its runs were stopped from its ledger."""
+        log_ = self._log()
+        if log_ is None:
+            return
+        with log_.locked() as state:
+            for key, entry in list(state.entries.items()):
+                if entry.claimed_by == workerid and entry.run is None and entry.failed is None:
+                    log_.append("reset", key)  # its runNow never answered: a taker retries
+                    continue
+                holder = entry.taken_by or entry.claimed_by
+                if holder != workerid or entry.run is None or entry.ended:
+                    continue
+                log_.append("end", entry.run["run_id"])  # stopped from the worker's ledger
+                if entry.taken_by is None:
+                    log_.append("reset", key)  # its test has yet to run: triggered anew
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Every worker is done: stop the runs triggered ahead for tests no worker ran."""
+        log_ = self._log()
+        if log_ is None:
+            return
+        with log_.locked() as state:
+            left = [(k, e.run) for k, e in state.entries.items() if e.run and not e.ended]
+            for _key, run in left:
+                log_.append("end", run["run_id"])
+        if not left:
+            return
+        client = self.session.runner.client
+        for key, run in left:
+            reason = "its test did not run"
+            try:
+                client.stop_run(run["run_id"])
+            except LeapworkError as exc:
+                reason += f"; the stop failed: {exc}"
+            title = run["schedule"]["title"]
+            self.session.stopped.append(StoppedRun(key, title, run["run_id"], reason))
+
+    def _log(self) -> PlanLog | None:
+        if self.directory is None or not os.path.exists(os.path.join(self.directory, "plan.log")):
+            return None
+        return PlanLog(self.directory)

@@ -1,0 +1,107 @@
+"""Under pytest-xdist the session has one trigger-ahead plan: whichever worker gets a test takes
+its run, each test's schedule is triggered once, and the window counts the whole session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from pytest_leapwork.emulator import EmulatorServer, Scenario
+from pytest_leapwork.xdist_plan import XdistController, XdistWorker
+from tests.conftest import RunPytest
+
+SECONDS = 0.6
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    schedules = [
+        {"title": f"S{i}", "flows": [{"title": "Only", "seconds": SECONDS}]} for i in range(8)
+    ]
+    scenario = Scenario.from_dict({"schedules": schedules}, "xdist-plan")
+    with EmulatorServer(scenario) as server:
+        yield server
+
+
+def marked_module(first: int, count: int, extra: str = "") -> str:
+    tests = "".join(
+        f'@pytest.mark.leapwork_schedule("S{i}")\ndef test_s{i}():\n    pass\n\n\n'
+        for i in range(first, first + count)
+    )
+    return f"import pytest\n\n\n{tests}{extra}"
+
+
+def max_overlap(emulator: EmulatorServer) -> int:
+    """The most runs that executed on the controller at one moment."""
+    events = []
+    for run in emulator.runs:
+        assert run.end_at is not None
+        events += [(run.created_at, 1), (run.end_at, -1)]
+    running = peak = 0
+    for _, step in sorted(events, key=lambda e: (e[0], e[1])):
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+@pytest.mark.parametrize("dist", ["load", "loadscope", "loadfile", "loadgroup", "worksteal"])
+def test_each_test_triggers_its_schedule_once_and_early(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, dist: str
+) -> None:
+    pytester.makepyfile(test_a=marked_module(0, 4), test_b=marked_module(4, 4))
+    result = run_pytest("-n", "2", "--dist", dist, subprocess=True)
+    result.assert_outcomes(passed=8)
+    assert sorted(r.schedule_title for r in emulator.runs) == [f"S{i}" for i in range(8)]
+    # Known at collection: every run started before the first one ended, as without xdist.
+    assert max(r.created_at for r in emulator.runs) < min(r.end_at or 0 for r in emulator.runs)
+
+
+def test_worksteal_takes_the_run_of_a_stolen_test(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    """The worker left with quick tests steals waiting ones; their runs are not made again."""
+    plain = "".join(f"def test_plain_{i}():\n    pass\n\n\n" for i in range(4))
+    pytester.makepyfile(marked_module(0, 4, extra=plain))
+    result = run_pytest(
+        "-n", "2", "--dist", "worksteal", "--leapwork-keep-order", "-v", subprocess=True
+    )
+    result.assert_outcomes(passed=8)
+    assert len(emulator.runs) == 4
+    assert emulator.count_requests("run_now") == 4
+    assert not any(r.stopped for r in emulator.runs)
+    on_gw1 = [line for line in result.outlines if "[gw1]" in line and "::test_s" in line]
+    assert on_gw1, "no marked test was stolen: the scenario does not prove anything"
+
+
+def test_the_window_counts_runs_across_workers(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    pytester.makepyfile(test_a=marked_module(0, 3), test_b=marked_module(3, 3))
+    result = run_pytest("-n", "2", "--leapwork-max-in-flight=2", subprocess=True)
+    result.assert_outcomes(passed=6)
+    assert len(emulator.runs) == 6
+    assert max_overlap(emulator) == 2
+
+
+def test_runs_of_tests_no_worker_ran_are_stopped(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    """-x under xdist: runs triggered ahead for tests that never ran are stopped and listed."""
+    pytester.makepyfile(
+        "def test_fails():\n    assert False\n\n\n" + marked_module(0, 6),
+    )
+    result = run_pytest("-n", "2", "-x", "--leapwork-keep-order", subprocess=True)
+    assert result.ret in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED)
+    left = [r for r in emulator.runs if r.stopped]
+    assert len(emulator.runs) == 6
+    assert left, "every test ran: the scenario does not prove anything"
+    for run in left:
+        result.stdout.fnmatch_lines([f"*run {run.run_id} stopped (its test did not run)*"])
+
+
+def test_workers_have_no_per_test_hooks() -> None:
+    """Nothing of the xdist side runs per test: it costs nothing where no test is marked."""
+    for plugin in (XdistWorker, XdistController):
+        per_test = [n for n in dir(plugin) if n.startswith(("pytest_runtest_", "pytest_pyfunc"))]
+        assert per_test == ([] if plugin is XdistWorker else ["pytest_runtest_logreport"])
