@@ -37,7 +37,7 @@ import pytest
 
 from .errors import AlreadyRunning, LeapworkError
 from .ledger import RunLedger
-from .models import LeapworkRun, Schedule
+from .models import FINISHED, LeapworkRun, Schedule
 from .session import WORKER_LEDGER, LeapworkSession, StoppedRun
 
 if TYPE_CHECKING:
@@ -475,6 +475,8 @@ class XdistController:
         for key, run in left:
             reason = "its test did not run"
             try:
+                if client.run_status(run["run_id"]) == FINISHED:
+                    continue  # ended on its own, as a run nobody follows may
                 client.stop_run(run["run_id"])
             except LeapworkError as exc:
                 reason += f"; the stop failed: {exc}"
