@@ -39,6 +39,8 @@ class TriggerAhead:
         # runNow requests on their way: counted in flight before the controller answers, so
         # two threads starting runs at once cannot both see room in the window.
         self._starting = 0
+        # A run frees its place as soon as the controller says it finished.
+        runner.on_end_noticed.append(lambda _handle: self.fill())
         runner.on_finished.append(lambda _handle: self.fill())
 
     def plan(self, entries: list[tuple[str, RunRequest]]) -> None:
@@ -103,7 +105,7 @@ class TriggerAhead:
         """Start planned runs until ``window`` runs are unfinished."""
         while True:
             with self._lock:
-                in_flight = sum(1 for h in self._runner.active() if not h.done)
+                in_flight = sum(1 for h in self._runner.active() if not h.over)
                 if not self._pending or in_flight + self._starting >= self._window:
                     return
                 key, request = self._pending.popitem(last=False)

@@ -92,6 +92,11 @@ class RunHandle:
         return self._done.is_set()
 
     @property
+    def over(self) -> bool:
+        """Ended, or seen finished on the controller (its flows may still be collected)."""
+        return self.done or self.finished_seen_at is not None
+
+    @property
     def deadline(self) -> float:
         return self.triggered_at + self.request.timeout
 
@@ -151,6 +156,9 @@ class Runner:
         #: Called with each run once it is triggered, and once it has ended (any way).
         self.on_started: list[Callable[[RunHandle], None]] = []
         self.on_finished: list[Callable[[RunHandle], None]] = []
+        #: Called once the controller says a run finished, before its flows are collected:
+        #: the run no longer occupies the controller, so a window may start the next one.
+        self.on_end_noticed: list[Callable[[RunHandle], None]] = []
 
     # -- public ---------------------------------------------------------------------------
 
@@ -374,6 +382,7 @@ class Runner:
         """
         if handle.finished_seen_at is None:
             handle.finished_seen_at = now
+            self._notify(self.on_end_noticed, handle)
         ids = self.client.run_item_ids(handle.run_id)
         expected = handle.items_total
         self._fetch_items(handle, ids)

@@ -62,7 +62,8 @@ class Entry:
     taken_by: str | None = None  # the worker that runs the test
     run: dict[str, Any] | None = None  # run id, schedule, trigger time, request
     failed: tuple[str, str] | None = None  # (error class, message) of a refused runNow
-    ended: bool = False
+    over: bool = False  # seen finished: its place in the window is free
+    ended: bool = False  # followed to its end: its result is written
 
     @property
     def open(self) -> bool:
@@ -71,13 +72,14 @@ class Entry:
 
     @property
     def in_flight(self) -> bool:
-        return self.claimed_by is not None and self.failed is None and not self.ended
+        return self.claimed_by is not None and self.failed is None and not self.over
 
 
 @dataclass
 class PlanState:
     entries: dict[str, Entry] = field(default_factory=dict)
     key_of_run: dict[str, str] = field(default_factory=dict)
+    over_runs: set[str] = field(default_factory=set)
     ended_runs: set[str] = field(default_factory=set)
     #: (test, worker) of every take, in order: owners read it to hand their runs over.
     takes: list[tuple[str, str]] = field(default_factory=list)
@@ -92,7 +94,8 @@ class PlanState:
         kind, key = event[0], event[1]
         if kind == "claim":
             entry = self.entry(key)
-            entry.claimed_by, entry.run, entry.failed, entry.ended = event[2], None, None, False
+            entry.claimed_by, entry.run, entry.failed = event[2], None, None
+            entry.over = entry.ended = False
         elif kind == "take":
             self.entry(key).taken_by = event[2]
             self.takes.append((key, event[2]))
@@ -102,13 +105,15 @@ class PlanState:
             run_id = entry.run["run_id"]
             self.key_of_run[run_id] = key
             entry.ended = run_id in self.ended_runs
+            entry.over = entry.ended or run_id in self.over_runs
         elif kind == "fail":
             self.entry(key).failed = (event[2], event[3])
-        elif kind == "end":  # the key is the run id
-            self.ended_runs.add(key)
+        elif kind in ("over", "end"):  # the key is the run id
+            (self.ended_runs if kind == "end" else self.over_runs).add(key)
             owner = self.entries.get(self.key_of_run.get(key, ""))
             if owner is not None and owner.run is not None and owner.run["run_id"] == key:
-                owner.ended = True
+                owner.over = True
+                owner.ended = owner.ended or kind == "end"
         elif kind == "reset":
             self.entries[key] = Entry()
 
@@ -182,6 +187,7 @@ class SharedPlan:
         #: Runs this worker triggered, by test.
         self._mine: dict[str, Future[RunHandle]] = {}
         self._takes_seen = 0
+        runner.on_end_noticed.append(self._over)
         runner.on_finished.append(self._ended)
 
     # -- Planner --------------------------------------------------------------------------
@@ -358,6 +364,12 @@ class SharedPlan:
             return None
         return future.result()
 
+    def _over(self, handle: RunHandle) -> None:
+        """A run followed here was seen finished: its place in the window is free."""
+        with self._log.locked():
+            self._log.append("over", handle.run_id)
+        self.fill()
+
     def _ended(self, handle: RunHandle) -> None:
         """A run followed here ended: its result for the taker, its window slot freed."""
         data: dict[str, Any] = (
@@ -382,8 +394,13 @@ class SharedPlan:
         with self._log.locked() as state:
             for key in list(self._mine):
                 handle = self._triggered(key)
-                if handle is not None and state.entry(key).taken_by != self._worker:
-                    self._runner.release(handle)
+                if handle is None or state.entry(key).taken_by == self._worker:
+                    continue
+                self._runner.release(handle)
+                if not handle.over and state.entry(key).taken_by is None:
+                    # Nobody follows it now, so nobody would see it end: it must not hold a
+                    # place in the window that a test on another worker may be waiting for.
+                    self._log.append("over", handle.run_id)
 
 
 class XdistWorker:
