@@ -104,3 +104,18 @@ def test_workers_have_no_per_test_hooks() -> None:
     for plugin in (XdistWorker, XdistController):
         per_test = [n for n in dir(plugin) if n.startswith(("pytest_runtest_", "pytest_pyfunc"))]
         assert per_test == ([] if plugin is XdistWorker else ["pytest_runtest_logreport"])
+
+
+def test_a_crashed_workers_claims_go_to_the_worker_that_replaces_it(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    """The run a crashed worker triggered was stopped with it: the test gets a new one."""
+    pytester.makepyfile(
+        "import os\n\n\ndef test_crashes_the_worker():\n    os._exit(1)\n\n\n"
+        + marked_module(0, 1)
+    )
+    result = run_pytest("-n", "1", "--max-worker-restart=1", subprocess=True)
+    result.assert_outcomes(passed=1, failed=1)
+    first, second = sorted(emulator.runs, key=lambda r: r.created_at)
+    assert first.schedule_title == second.schedule_title == "S0"
+    assert first.stopped and not second.stopped
