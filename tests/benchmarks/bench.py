@@ -36,6 +36,7 @@ import json
 import math
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -171,8 +172,17 @@ def serve_main(scenario_path: str) -> int:
 SESSION_TIMEOUT = 600.0
 
 
+#: CPU seconds (user + system) of the last session of each thread, xdist workers included.
+LAST_CPU = threading.local()
+
+
 def run_session(cwd: Path, args: list[str]) -> tuple[float, str]:
-    """(wall seconds, output) of one `python -m pytest` in its own process group."""
+    """(wall seconds, output) of one `python -m pytest` in its own process group.
+
+    Its CPU time, workers included, is left in ``LAST_CPU.seconds``: other load on the
+    machine disturbs it much less than the wall time.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -191,6 +201,8 @@ def run_session(cwd: Path, args: list[str]) -> tuple[float, str]:
         out, _ = proc.communicate()
         raise RuntimeError(f"session {args} stuck; its output ends:\n{out[-3000:]}") from None
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU.seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0 or not re.search(r"\d+ passed", out):
         raise RuntimeError(f"session {args}: exit status {proc.returncode}:\n{out[-3000:]}")
     return wall, out
@@ -252,6 +264,11 @@ class Bench:
         self.errors: list[str] = []
         self.data: dict[str, Any] = {}
 
+    @staticmethod
+    def busy() -> bool:
+        """More runnable processes than CPUs (1-minute load average): figures are noisy."""
+        return os.getloadavg()[0] > (os.cpu_count() or 1)
+
     def wanted(self, figure: int) -> bool:
         return not self.only or figure in self.only
 
@@ -291,7 +308,7 @@ class Bench:
             o / i,
             TARGETS[figure],
             [f"ours {runs_of(ours)}; ideal {runs_of(ideal)}", *details],
-            noisy=spread(ours) > NOISY or spread(ideal) > NOISY,
+            noisy=spread(ours) > NOISY or spread(ideal) > NOISY or self.busy(),
         )
         self.rows.append(row)
         return row
@@ -428,12 +445,20 @@ class Bench:
         for dist in ("load", "loadscope", "worksteal"):
             extra = ["-n", "2", "--dist", dist]
             name = f"5. {F5_TESTS:,} plain tests, -n 2 --dist {dist}"
+            cpu: tuple[list[float], list[float]] = ([], [])
+
+            def measure(args: list[str], into: list[float]) -> float:
+                wall = run_session(folder, args)[0]
+                into.append(LAST_CPU.seconds)
+                return wall
+
             got, base = self.pairs(
                 name,
-                lambda extra=extra: run_session(folder, extra)[0],
-                lambda extra=extra: run_session(folder, ["-p", "no:leapwork", *extra])[0],
+                lambda extra=extra, cpu=cpu: measure(extra, cpu[0]),
+                lambda extra=extra, cpu=cpu: measure(["-p", "no:leapwork", *extra], cpu[1]),
             )
             ratios = [a / b for a, b in zip(got, base, strict=True)]
+            cpu_ratio = median(cpu[0]) / median(cpu[1])
             row = self.session_row(
                 5,
                 name,
@@ -442,6 +467,9 @@ class Bench:
                 [
                     f"ideal: the same session with -p no:leapwork; {F5_FILES} files of {per_file}",
                     f"ratio of each interleaved pair: {runs_of(ratios, '', 3)}",
+                    f"CPU user+sys of the session, workers included: ours {runs_of(cpu[0])}, "
+                    f"no plugin {runs_of(cpu[1])}: {cpu_ratio:.3f}x (steadier than wall time "
+                    "on a busy machine)",
                 ],
             )
             row.ideal += " (no plugin)"
@@ -546,7 +574,7 @@ class Bench:
                     f"floor: {F7_LATENCY * 1000:g} ms x (runItemIds + ceil({2 * F7_FLOWS} / "
                     f"{F7_CONNECTIONS} connections))",
                 ],
-                noisy=spread(times) > NOISY,
+                noisy=spread(times) > NOISY or self.busy(),
             )
         )
 
@@ -587,7 +615,10 @@ def print_table(rows: list[Row]) -> None:
             print(line)
     print(line)
     if any(r.noisy for r in rows):
-        print(f"* noisy: repeated runs more than {NOISY:.0%} apart; the machine was busy")
+        print(
+            f"* noisy: repeated runs more than {NOISY:.0%} apart, or a 1-minute load average "
+            "above the CPU count when the figure was taken: other work shared the machine"
+        )
     for r in rows:
         print(f"\n{r.figure}")
         for detail in r.details:
