@@ -111,8 +111,7 @@ def test_a_crashed_workers_claims_go_to_the_worker_that_replaces_it(
 ) -> None:
     """The run a crashed worker triggered was stopped with it: the test gets a new one."""
     pytester.makepyfile(
-        "import os\n\n\ndef test_crashes_the_worker():\n    os._exit(1)\n\n\n"
-        + marked_module(0, 1)
+        "import os\n\n\ndef test_crashes_the_worker():\n    os._exit(1)\n\n\n" + marked_module(0, 1)
     )
     result = run_pytest("-n", "1", "--max-worker-restart=1", subprocess=True)
     result.assert_outcomes(passed=1, failed=1)
