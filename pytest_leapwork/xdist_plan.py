@@ -203,13 +203,15 @@ class SharedPlan:
         """The run for test ``key``, wherever it was triggered; triggered now if nowhere.
 
         A run triggered at its test's turn waits for room in the session's window: other
-        workers' tests hold the rest of it.
+        workers' tests hold the rest of it. A test taken again (pytest-rerunfailures) gets a
+        new run, as without xdist.
         """
-        with self._log.locked():
+        with self._log.locked() as state:
+            again = state.entry(key).taken_by is not None
             self._log.append("take", key, self._worker)
         while True:
             with self._log.locked() as state:
-                claimed = state.entry(key).claimed_by is not None
+                claimed = state.entry(key).claimed_by is not None and not again
                 own_turn = not claimed and state.in_flight() < self._window
                 if own_turn:
                     self._log.append("claim", key, self._worker)
@@ -406,18 +408,20 @@ class SharedPlan:
 class XdistWorker:
     """On an xdist worker: the session's plan is the shared one."""
 
-    def __init__(self, session: LeapworkSession, worker_input: dict[str, Any]) -> None:
+    def __init__(self, session: LeapworkSession, config: pytest.Config) -> None:
         self.session = session
         self.plan: SharedPlan | None = None
+        worker_input: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
         directory = worker_input.get(WORKER_LEDGER)
         worker = str(worker_input.get("workerid", "gw"))
-        if directory is not None:
+        # --dist each runs every test on every worker: each worker its own runs, its own plan.
+        if directory is not None and getattr(config.option, "dist", None) != "each":
 
             def shared_plan(runner: Runner, window: int) -> SharedPlan:
                 self.plan = SharedPlan(runner, window, directory, worker)
                 return self.plan
 
-            session.make_planner = shared_plan
+            self.session.make_planner = shared_plan
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Any:

@@ -118,3 +118,28 @@ def test_a_crashed_workers_claims_go_to_the_worker_that_replaces_it(
     first, second = sorted(emulator.runs, key=lambda r: r.created_at)
     assert first.schedule_title == second.schedule_title == "S0"
     assert first.stopped and not second.stopped
+
+
+def test_a_rerun_of_a_marked_test_under_xdist_gets_a_new_run(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.leapwork_schedule("S0")
+        def test_flaky(leapwork_schedule):
+            assert False, leapwork_schedule.run_id
+        """
+    )
+    result = run_pytest("-n", "2", "--reruns=1", subprocess=True)
+    assert result.parseoutcomes() == {"failed": 1, "rerun": 1}
+    assert len(emulator.runs) == 2
+
+
+def test_dist_each_runs_each_test_on_every_worker(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    pytester.makepyfile(marked_module(0, 2))
+    run_pytest("-n", "2", "--dist", "each", subprocess=True).assert_outcomes(passed=4)
+    assert sorted(r.schedule_title for r in emulator.runs) == ["S0", "S0", "S1", "S1"]
