@@ -43,14 +43,10 @@ from .progress import Progress
 from .report import aligned, count_line, failure_message, flows_html, run_summary_lines
 from .roster import entry_of, stopped_entry, unreported
 from .runner import RunHandle, RunRequest
-from .session import LeapworkSession, StoppedRun
+from .session import LeapworkSession
 
 RUN_ID_PROPERTY = "leapwork_run_id"
 ELAPSED_PROPERTY = "leapwork_elapsed"
-#: Key of xdist's workeroutput carrying the runs a worker stopped.
-STOPPED_OUTPUT = "leapwork_stopped"
-#: Key of xdist's workeroutput carrying every run a worker triggered.
-RUNS_OUTPUT = "leapwork_runs"
 FIXTURE = "leapwork_schedule"
 
 
@@ -457,6 +453,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     leapwork = session.config.stash[SESSION]
     leapwork.finish()
     if hasattr(session.config, "workerinput"):
+        from .xdist_plan import RUNS_OUTPUT, STOPPED_OUTPUT
+
         output = session.config.workeroutput  # type: ignore[attr-defined]
         output[STOPPED_OUTPUT] = [asdict(s) for s in leapwork.stopped]
         # The runs no test reported (the others reached the controller with their tests).

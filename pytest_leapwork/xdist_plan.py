@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .errors import AlreadyRunning, LeapworkError
+from .junit_flows import RecordedRun
 from .ledger import RunLedger
 from .models import FINISHED, LeapworkRun, Schedule
 from .session import WORKER_LEDGER, LeapworkSession, StoppedRun
@@ -47,6 +48,10 @@ log = logging.getLogger("pytest_leapwork")
 
 #: Key of xdist's workeroutput carrying the runs a worker stopped.
 STOPPED_OUTPUT = "leapwork_stopped"
+#: Key of xdist's workeroutput carrying every run a worker triggered that no test reported.
+RUNS_OUTPUT = "leapwork_runs"
+#: Key of xdist's workerinput carrying the --dist mode (a worker's own option says "no").
+DIST_INPUT = "leapwork_dist"
 #: How often a worker looks whether another worker's runNow has been answered.
 CLAIM_WAIT_SECONDS = 0.02
 
@@ -186,6 +191,8 @@ class SharedPlan:
         self._queue: deque[str] = deque()
         #: Runs this worker triggered, by test.
         self._mine: dict[str, Future[RunHandle]] = {}
+        #: Tests this worker took: their runs are its own to follow, whoever takes them later.
+        self._taken: set[str] = set()
         self._takes_seen = 0
         runner.on_end_noticed.append(self._over)
         runner.on_finished.append(self._ended)
@@ -209,6 +216,7 @@ class SharedPlan:
         with self._log.locked() as state:
             again = state.entry(key).taken_by is not None
             self._log.append("take", key, self._worker)
+            self._taken.add(key)
         while True:
             with self._log.locked() as state:
                 claimed = state.entry(key).claimed_by is not None and not again
@@ -356,7 +364,7 @@ class SharedPlan:
         new, self._takes_seen = state.takes[self._takes_seen :], len(state.takes)
         for key, worker in new:
             handle = self._triggered(key)
-            if worker != self._worker and handle is not None:
+            if worker != self._worker and handle is not None and key not in self._taken:
                 self._runner.release(handle)
 
     def _triggered(self, key: str) -> RunHandle | None:
@@ -396,7 +404,7 @@ class SharedPlan:
         with self._log.locked() as state:
             for key in list(self._mine):
                 handle = self._triggered(key)
-                if handle is None or state.entry(key).taken_by == self._worker:
+                if handle is None or key in self._taken:
                     continue
                 self._runner.release(handle)
                 if not handle.over and state.entry(key).taken_by is None:
@@ -415,7 +423,7 @@ class XdistWorker:
         directory = worker_input.get(WORKER_LEDGER)
         worker = str(worker_input.get("workerid", "gw"))
         # --dist each runs every test on every worker: each worker its own runs, its own plan.
-        if directory is not None and getattr(config.option, "dist", None) != "each":
+        if directory is not None and worker_input.get(DIST_INPUT) != "each":
 
             def shared_plan(runner: Runner, window: int) -> SharedPlan:
                 self.plan = SharedPlan(runner, window, directory, worker)
@@ -423,14 +431,11 @@ class XdistWorker:
 
             self.session.make_planner = shared_plan
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> Any:
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Before the plugin stops this worker's unfinished runs: not those others may take."""
         if self.plan is not None:
             self.plan.release_untaken()
-        result = yield  # the plugin stops the runs of this worker's interrupted tests
-        output = session.config.workeroutput  # type: ignore[attr-defined]
-        output[STOPPED_OUTPUT] = [asdict(s) for s in self.session.stopped]
-        return result
 
 
 # -- the xdist controller's side -----------------------------------------------------------
@@ -454,11 +459,15 @@ class XdistController:
         settings = self.session.worker_settings()
         self.directory = settings[WORKER_LEDGER]
         node.workerinput.update(settings)
+        node.workerinput[DIST_INPUT] = getattr(node.config.option, "dist", "load")
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """Runs a worker had to stop, for the summary; a crashed worker's runs, stopped here."""
         output = getattr(node, "workeroutput", {}) or {}
         self.session.stopped.extend(StoppedRun(**s) for s in output.get(STOPPED_OUTPUT, []))
+        self.reporting.worker_runs.extend(
+            RecordedRun.from_dict(r) for r in output.get(RUNS_OUTPUT, [])
+        )
         if error is not None:
             workerid = node.workerinput["workerid"]
             self.session.stop_runs_of_crashed_worker(workerid)
@@ -481,6 +490,7 @@ class XdistController:
                 if entry.taken_by is None:
                     log_.append("reset", key)  # its test has yet to run: triggered anew
 
+    @pytest.hookimpl(tryfirst=True)  # before the reports list the runs and why they stopped
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Every worker is done: stop the runs triggered ahead for tests no worker ran."""
         log_ = self._log()
