@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -164,7 +165,8 @@ class PlanLog:
                 self.state.apply(json.loads(line))
 
     def result_path(self, run_id: str) -> str:
-        return os.path.join(self.directory, f"run-{run_id}.json")
+        # A RunId is the controller's word: only letters, digits and dashes reach a file name.
+        return os.path.join(self.directory, f"run-{re.sub(r'[^A-Za-z0-9-]', '_', run_id)}.json")
 
 
 def _request_data(request: RunRequest) -> dict[str, Any]:
