@@ -46,6 +46,7 @@ from .models import (
     parse_run_item,
     parse_run_item_ids,
     parse_run_summary,
+    parse_schedule_run_ids,
     parse_schedules,
     parse_status,
 )
@@ -224,6 +225,19 @@ class LeapworkClient:
         path = f"/schedules/{_segment(schedule_id, 'schedule id')}"
         return self._call("GET", path, "GET /schedules/{id}", parse_declared_variables, within=15)
 
+    def schedule_run_ids(
+        self, schedule_id: str, count: int = 10, within: float | None = None
+    ) -> list[str]:
+        """``GET /schedules/{id}/runIds/LastHour``: its latest runs' ids, newest first."""
+        path = f"/schedules/{_segment(schedule_id, 'schedule id')}/runIds/LastHour?count={count}"
+        endpoint = "GET /schedules/{id}/runIds"
+        return self._call("GET", path, endpoint, parse_schedule_run_ids, within=within)
+
+    def schedule_status(self, schedule_id: str, within: float | None = None) -> str:
+        """``GET /schedules/{id}/status``: ``Finished`` once no run of the schedule is left."""
+        path = f"/schedules/{_segment(schedule_id, 'schedule id')}/status"
+        return self._call("GET", path, "GET /schedules/{id}/status", parse_status, within=within)
+
     def run_status(self, run_id: str, within: float | None = None) -> str:
         path = f"/run/{_segment(run_id, 'RunId')}/status"
         return self._call("GET", path, "GET /run/{id}/status", parse_status, within=within)
@@ -398,6 +412,7 @@ class LeapworkClient:
             text = self._read(response, endpoint, once)
         if response.status_code >= 400:
             error = error_for_status(response.status_code, endpoint, text)
+            error.retry_after = _retry_after(response)
             attempts = _attempts(response)
             if attempts > 1:
                 detail = f": {error.body}" if error.body else ""
@@ -524,6 +539,14 @@ def _resolve_environment_once(session: requests.Session, url: str) -> None:
     if auth:
         session.auth = auth
     session.trust_env = False
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """The answer's Retry-After in seconds (capped), if it has a valid one."""
+    try:
+        return _CappedRetry().get_retry_after(response.raw)
+    except (urllib3.exceptions.InvalidHeader, ValueError, TypeError):
+        return None
 
 
 def _attempts(response: requests.Response) -> int:

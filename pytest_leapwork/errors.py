@@ -40,6 +40,8 @@ class ControllerHTTPError(LeapworkError):
     """The controller answered with an error status."""
 
     meaning = "the controller answered with an error"
+    #: Seconds the controller asked to wait before asking again (its Retry-After), if any.
+    retry_after: float | None = None
 
     def __init__(self, status: int, endpoint: str, body: str) -> None:
         self.status = status

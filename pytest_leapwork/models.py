@@ -273,6 +273,14 @@ def parse_run_item_ids(data: Any) -> list[str]:
     return [_id(item, "RunItemIds: run item id") for item in value]
 
 
+def parse_schedule_run_ids(data: Any) -> list[str]:
+    """``{"runIds": [...]}``, as the documentation shows it (any letter case)."""
+    value = _get(_require_object(data, "schedule run ids"), "RunIds")
+    if not isinstance(value, list):
+        raise InvalidResponse("runIds: expected a JSON array")
+    return [_id(item, "runIds: run id") for item in value]
+
+
 _ELAPSED = re.compile(r"^(?:(\d+)\.)?(\d+):(\d\d):(\d\d(?:\.\d+)?)$")
 
 

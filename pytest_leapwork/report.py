@@ -47,7 +47,12 @@ def failure_message(run: LeapworkRun, timeout: float) -> str:
     """Why a run did not pass: headline, flow table, then each failing flow's keyframes."""
     where = f"run {run.run_id}, {run.elapsed:.1f}s"
     name = f"Leapwork schedule {run.schedule_title!r}"
-    stopped = f"could not be stopped: {run.stop_error}" if run.stop_error else "was stopped"
+    stopped = "was stopped"
+    if run.stop_error:
+        stopped = (
+            f"could not be stopped, so it may still be executing on the controller: "
+            f"{run.stop_error}"
+        )
     if run.stopped_reason == "timeout":
         headline = (
             f"{name} did not finish within its timeout of {timeout:g}s and {stopped} "
@@ -89,6 +94,8 @@ def run_result(entry: RecordedRun) -> str:
         result = "error"
     else:
         result = "passed" if run.passed else ("stopped" if run.stopped_reason else "failed")
+        if run.stop_error:
+            result = "stop failed"
     return f"{result}, {entry.note}" if entry.note else result
 
 

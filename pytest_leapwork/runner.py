@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
+from .background import DaemonPool, OutOfTime, call_within
 from .cadence import poll_delay
 from .errors import (
     AccessKeyRejected,
+    ControllerHTTPError,
     ControllerServerError,
+    InvalidResponse,
     LeapworkError,
     MethodNotAllowed,
     NotFound,
@@ -46,6 +49,18 @@ START_GRACE_SECONDS = 30.0
 LATE_ITEMS_SETTLE_SECONDS = 1.0
 #: How long after Finished items may keep arriving (a run with no items at all included).
 LATE_ITEMS_GRACE_SECONDS = 10.0
+#: Stopping a run (and collecting the flows it ran) may take this long after its deadline, or
+#: after the interrupt that stops it; every request of the stop is bounded by it.
+STOP_GRACE_SECONDS = 10.0
+#: Stops a controller answers with ``OperationCompleted: false`` are asked again this often.
+STOP_ATTEMPTS = 3
+STOP_PAUSE_SECONDS = 0.5
+#: A request still unanswered this long when the deadline passes is why nothing was heard.
+SILENCE_SECONDS = 1.0
+#: After an interrupted runNow, the controller's run list is looked at for this long.
+LOOKUP_PATIENCE_SECONDS = 2.0
+#: The run statuses the controller is known to answer (the API evidence lists no other).
+RUN_STATUSES = frozenset({"Queued", "Executing", FINISHED})
 
 
 @dataclass(frozen=True)
@@ -80,12 +95,17 @@ class RunHandle:
     poll_error: LeapworkError | None = None
     #: Why stopping the run failed, if it did.
     stop_error: str | None = None
+    #: Why the plugin stopped (or tried to stop) the run.
+    stop_reason: str | None = None
+    #: The request the poller is waiting for about this run, and since when.
+    asking: tuple[str, float] | None = None
     #: Items the controller counts for the run so far, and how many of them failed.
     items_total: int | None = None
     items_failed: int | None = None
     finished_seen_at: float | None = None
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     ending: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    stopping: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def done(self) -> bool:
@@ -125,6 +145,28 @@ class RunHandle:
             pass
 
 
+@dataclass(frozen=True)
+class UnansweredTrigger:
+    """A runNow that was cut off (Ctrl-C, pytest-timeout) before the controller answered.
+
+    The controller may have made the run anyway: its RunId is unknown.
+    """
+
+    request: RunRequest
+    schedule: Schedule
+    sent_at: float
+
+
+@dataclass(frozen=True)
+class TriggerOutcome:
+    """What became of an unanswered trigger: the run found and stopped, or why not."""
+
+    trigger: UnansweredTrigger
+    run_id: str | None
+    #: None when the run was found and stopped; else what the plugin could not do.
+    problem: str | None
+
+
 class Runner:
     """Triggers runs and follows all of them from one poller thread."""
 
@@ -137,8 +179,12 @@ class Runner:
         keyframes_for_passed: bool = False,
         workers: int = 16,
         clock: Callable[[], float] = time.monotonic,
+        status_client: LeapworkClient | None = None,
     ) -> None:
         self.client = client
+        #: Status reads: a client that does not repeat requests itself, so that a 429 or a
+        #: silence is seen at once (the next poll asks again anyway).
+        self.status_client = status_client or client
         self.schedules = ScheduleDirectory(client)
         self.poll_interval = poll_interval
         self._run_summary_supported = True
@@ -151,8 +197,14 @@ class Runner:
         self._wake = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
-        self._poll_pool: ThreadPoolExecutor | None = None
-        self._fetch_pool: ThreadPoolExecutor | None = None
+        self._poll_pool: DaemonPool | None = None
+        self._fetch_pool: DaemonPool | None = None
+        #: Bounded calls (stops, lookups): daemon threads, so a silent controller never
+        #: holds up the end of the process.
+        self._calls = DaemonPool("leapwork-call")
+        #: RunIds this runner was given, and runNow requests not answered (yet).
+        self._known_run_ids: set[str] = set()
+        self._unanswered: dict[int, UnansweredTrigger] = {}
         #: Called with each run once it is triggered, and once it has ended (any way).
         self.on_started: list[Callable[[RunHandle], None]] = []
         self.on_finished: list[Callable[[RunHandle], None]] = []
@@ -165,7 +217,27 @@ class Runner:
     def start(self, request: RunRequest) -> RunHandle:
         """Resolve the schedule and trigger it; the handle is then followed in the background."""
         schedule = self.schedules.resolve(request.schedule)
-        run_id = self.client.run_now(schedule.id, request.variables)
+        trigger = UnansweredTrigger(request, schedule, self._clock())
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("runner is closed")
+            self._unanswered[id(trigger)] = trigger
+        try:
+            run_id = self.client.run_now(schedule.id, request.variables)
+        except LeapworkError:
+            with self._lock:
+                del self._unanswered[id(trigger)]
+            raise
+        # Anything else (Ctrl-C, pytest-timeout) cut the request off: the trigger stays
+        # unanswered, for ``find_and_stop`` to look for the run it may have made.
+        with self._lock:
+            del self._unanswered[id(trigger)]
+            self._known_run_ids.add(run_id.lower())
+            closed = self._closed
+        if closed:  # the session ended while this runNow was on its way
+            log.info("stopping run %s: triggered after the session ended", run_id)
+            self.stop_run_id(run_id, self._clock() + STOP_GRACE_SECONDS, schedule.title)
+            raise RuntimeError("runner is closed")
         now = self._clock()
         handle = RunHandle(
             request=request,
@@ -176,8 +248,6 @@ class Runner:
         )
         log.info("triggered %r (%s) as run %s", schedule.title, request.label or "-", run_id)
         with self._lock:
-            if self._closed:
-                raise RuntimeError("runner is closed")
             self._active.append(handle)
             self._ensure_poller()
         self._notify(self.on_started, handle)
@@ -210,6 +280,10 @@ class Runner:
             if handle.schedule.id == schedule.id and not handle.done:
                 handle.wait_quietly()
 
+    def now(self) -> float:
+        """The runner's clock (monotonic seconds), which deadlines are counted on."""
+        return self._clock()
+
     def active(self) -> list[RunHandle]:
         with self._lock:
             return list(self._active)
@@ -231,31 +305,96 @@ class Runner:
         return handle.outcome()
 
     def stop(self, handle: RunHandle, reason: str) -> None:
-        """Stop a run on the controller and end it with ``reason`` (e.g. ``"interrupted"``)."""
+        """Stop a run on the controller and end it with ``reason`` (e.g. ``"interrupted"``).
+
+        Bounded: on a timeout, by the run's deadline plus ``STOP_GRACE_SECONDS``; otherwise by
+        ``STOP_GRACE_SECONDS`` from now. A stop already under way elsewhere is waited for.
+        """
         if handle.done:
             return
-        try:
-            self.client.stop_run(handle.run_id)
-            log.info("stopped run %s of %r (%s)", handle.run_id, handle.schedule.title, reason)
-        except LeapworkError as exc:
-            handle.stop_error = str(exc)
-            log.warning("could not stop run %s: %s", handle.run_id, exc)
-        if reason == "timeout" and handle.poll_error is not None:
-            # Nothing was heard of the run lately: its outcome is unknown, not a timeout.
-            stopped = (
-                f"it could not be stopped: {handle.stop_error}"
-                if handle.stop_error
-                else "it was stopped"
-            )
-            self._fail(
-                handle,
-                RunLost(
-                    f"no answer about run {handle.run_id} until its timeout of "
-                    f"{handle.request.timeout:g}s passed ({handle.poll_error}); {stopped}"
-                ),
-            )
+        if not handle.stopping.acquire(blocking=False):
+            handle.wait_done(STOP_GRACE_SECONDS)
             return
-        self._collect_after_stop(handle, reason)
+        try:
+            if handle.done:
+                return
+            now = self._clock()
+            until = (max(now, handle.deadline) if reason == "timeout" else now) + STOP_GRACE_SECONDS
+            cause = self._silence(handle, now) if reason == "timeout" else None
+            handle.stop_reason = reason
+            handle.stop_error = self.stop_run_id(handle.run_id, until, handle.schedule.title)
+            if cause is not None:
+                # Nothing usable was heard of the run lately: its outcome is unknown, not
+                # a timeout (its flows may well have passed).
+                self._fail(
+                    handle,
+                    RunLost(
+                        f"the controller gave no usable answer about run {handle.run_id} "
+                        f"before its timeout of {handle.request.timeout:g}s passed: {cause}; "
+                        f"{self._stop_outcome(handle)}"
+                    ),
+                )
+                return
+            self._collect_after_stop(handle, reason, until)
+        finally:
+            handle.stopping.release()
+
+    def _silence(self, handle: RunHandle, now: float) -> str | None:
+        """Why nothing usable was heard of a run by its deadline, if that is the case."""
+        asking = handle.asking
+        if asking is not None and now - asking[1] >= max(SILENCE_SECONDS, self.poll_interval):
+            return f"the controller did not answer {asking[0]} for {now - asking[1]:.1f}s"
+        if handle.poll_error is not None:
+            return str(handle.poll_error)
+        return None
+
+    @staticmethod
+    def _stop_outcome(handle: RunHandle) -> str:
+        if handle.stop_error is None:
+            return "it was stopped"
+        return (
+            f"it could not be stopped ({handle.stop_error}) and may still be executing on "
+            "the controller"
+        )
+
+    def stop_run_id(self, run_id: str, until: float, title: str = "") -> str | None:
+        """Stop a run and make sure it stopped; None, or why it could not be stopped.
+
+        A stop answered ``OperationCompleted: false`` is checked against the run's status
+        (a run that ended meanwhile needs no stop) and asked again, ``STOP_ATTEMPTS`` times
+        at most, all before the monotonic time ``until``.
+        """
+        status = "unknown"
+        for attempt in range(1, STOP_ATTEMPTS + 1):
+            try:
+                if self._within(until, lambda: self.client.stop_run(run_id), "PUT /run/{id}/stop"):
+                    log.info("stopped run %s of %r", run_id, title)
+                    return None
+                status = self._within(
+                    until, lambda: self.status_client.run_status(run_id), "GET /run/{id}/status"
+                )
+            except LeapworkError as exc:
+                log.warning("could not stop run %s: %s", run_id, exc)
+                return str(exc)
+            if status == FINISHED:
+                return None  # it ended on its own meanwhile
+            if attempt < STOP_ATTEMPTS and self._clock() + STOP_PAUSE_SECONDS < until:
+                time.sleep(STOP_PAUSE_SECONDS)
+            else:
+                break
+        problem = (
+            f"PUT /run/{{id}}/stop answered OperationCompleted false {attempt} times and "
+            f"the run still says {status}"
+        )
+        log.warning("could not stop run %s: %s", run_id, problem)
+        return problem
+
+    def _within(self, until: float, call: Callable[[], T], what: str) -> T:
+        """``call()``, given until the monotonic time ``until`` at most."""
+        try:
+            return call_within(self._calls, until - self._clock(), call, what)
+        except OutOfTime:
+            raise LeapworkError(f"{what}: no answer in time (the controller is silent)") from None
 
     def stop_all(self, reason: str) -> list[RunHandle]:
         """Stop every run still in flight, concurrently; the handles that had to be stopped."""
@@ -266,25 +405,95 @@ class Runner:
             list(pool.map(lambda h: self.stop(h, reason), unfinished))
         return unfinished
 
-    def close(self) -> None:
+    def unanswered(self, label: str | None = None) -> list[UnansweredTrigger]:
+        """runNow requests with no answer: cut off, or still on their way (of test ``label``)."""
         with self._lock:
+            triggers = list(self._unanswered.values())
+        return [t for t in triggers if label is None or t.request.label == label]
+
+    def forget(self, trigger: UnansweredTrigger) -> None:
+        with self._lock:
+            self._unanswered.pop(id(trigger), None)
+
+    def find_and_stop(self, trigger: UnansweredTrigger) -> TriggerOutcome:
+        """Look for the run an unanswered runNow may have made, and stop it.
+
+        The controller lists a schedule's latest runs (``GET /schedules/{id}/runIds``, newest
+        first): the newest one this runner was never given and that has not finished is taken
+        for the run of the cut-off trigger. Where the controller does not list runs, or no
+        such run shows up within ``LOOKUP_PATIENCE_SECONDS``, the outcome says so (the
+        schedule's own status tells whether any run of it is still going).
+        """
+        self.forget(trigger)
+        until = self._clock() + STOP_GRACE_SECONDS
+        patience = self._clock() + LOOKUP_PATIENCE_SECONDS
+        schedule = trigger.schedule
+        while True:
+            try:
+                run_id = self._unknown_unfinished_run(schedule.id, until)
+            except LeapworkError as exc:
+                why = f"its runs could not be listed: {exc}"
+                return TriggerOutcome(trigger, None, self._still_running(schedule, until, why))
+            if run_id is not None:
+                with self._lock:
+                    self._known_run_ids.add(run_id.lower())
+                stopped = self.stop_run_id(run_id, until, schedule.title)
+                return TriggerOutcome(trigger, run_id, stopped)
+            if self._clock() + 0.2 >= min(patience, until):
+                why = "no run of it was found that this session did not know"
+                return TriggerOutcome(trigger, None, self._still_running(schedule, until, why))
+            time.sleep(0.2)
+
+    def _unknown_unfinished_run(self, schedule_id: str, until: float) -> str | None:
+        ids = self._within(
+            until, lambda: self.client.schedule_run_ids(schedule_id), "GET /schedules/{id}/runIds"
+        )
+        for run_id in ids:
+            with self._lock:
+                if run_id.lower() in self._known_run_ids:
+                    continue
+            status = self._within(
+                until, partial(self.status_client.run_status, run_id), "GET /run/{id}/status"
+            )
+            if status != FINISHED:
+                return run_id
+        return None
+
+    def _still_running(self, schedule: Schedule, until: float, why: str) -> str | None:
+        """None when no run of the schedule is left at all; else what is known (``why``)."""
+        try:
+            status = self._within(
+                until,
+                lambda: self.client.schedule_status(schedule.id),
+                "GET /schedules/{id}/status",
+            )
+        except LeapworkError:
+            return why
+        return None if status == FINISHED else f"{why}, and the schedule says {status}"
+
+    def close(self) -> None:
+        """Stop following: nothing is asked or logged from here on; requests still waiting
+        for a silent controller are abandoned (daemon threads)."""
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
-        for pool in (self._poll_pool, self._fetch_pool):
+            self._thread.join(timeout=1)
+        for pool in (self._poll_pool, self._fetch_pool, self._calls):
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
         self.client.close()
+        if self.status_client is not self.client:
+            self.status_client.close()
 
     # -- the poller -----------------------------------------------------------------------
 
     def _ensure_poller(self) -> None:
         if self._thread is None:
-            self._poll_pool = ThreadPoolExecutor(self._workers, thread_name_prefix="leapwork-poll")
-            self._fetch_pool = ThreadPoolExecutor(
-                self._workers, thread_name_prefix="leapwork-fetch"
-            )
+            self._poll_pool = DaemonPool("leapwork-poll", self._workers)
+            self._fetch_pool = DaemonPool("leapwork-fetch", self._workers)
             self._thread = threading.Thread(target=self._loop, name="leapwork-poller", daemon=True)
             self._thread.start()
 
@@ -320,9 +529,13 @@ class Runner:
 
     def _poll(self, handle: RunHandle) -> None:
         """One look at a run; schedules the next look or ends the run."""
+        if self._closed:
+            return  # the session is over: nothing more is asked, or logged
         try:
             self._poll_once(handle)
-        except (AccessKeyRejected, RunLost) as exc:
+        except AccessKeyRejected as exc:
+            self._fail_and_stop(handle, exc)
+        except RunLost as exc:
             self._fail(handle, exc)
         except NotFound as exc:
             handle.poll_error = exc
@@ -333,21 +546,32 @@ class Runner:
                 )
         except LeapworkError as exc:
             # Trouble while following is not the schedule's fault: keep following until the
-            # run finishes or its timeout passes.
-            handle.poll_error = exc
-            log.warning("run %s: %s (still following)", handle.run_id, exc)
+            # run finishes or its timeout passes (asking again when the controller says).
+            self._poll_failed(handle, exc)
+            if not self._closed:
+                log.warning("run %s: %s (still following)", handle.run_id, exc)
         except Exception as exc:  # never let a bug leave a test waiting forever
+            if self._closed:
+                return
             log.exception("run %s: unexpected error", handle.run_id)
-            self._fail(
+            self._fail_and_stop(
                 handle, LeapworkError(f"internal error following run {handle.run_id}: {exc!r}")
             )
-        if not handle.done:
+        finally:
+            handle.asking = None
+        if not handle.done and not self._closed:
             now = self._clock()
             if now >= handle.deadline:
                 self.stop(handle, "timeout")
             elif handle.next_poll_at <= now:
                 delay = poll_delay(now - handle.triggered_at, self.poll_interval)
                 handle.next_poll_at = min(now + delay, handle.deadline)
+
+    def _poll_failed(self, handle: RunHandle, error: LeapworkError) -> None:
+        """Remember why a look failed; wait as long as the controller asks before the next."""
+        handle.poll_error = error
+        if isinstance(error, ControllerHTTPError) and error.retry_after:
+            handle.next_poll_at = self._clock() + error.retry_after
 
     def _poll_once(self, handle: RunHandle) -> None:
         now = self._clock()
@@ -360,7 +584,7 @@ class Runner:
             # Right after runNow the controller may not know the run yet (404 or 500).
             if not handle.seen and now - handle.triggered_at < START_GRACE_SECONDS:
                 log.debug("run %s not visible yet: %s", handle.run_id, exc)
-                handle.poll_error = exc
+                self._poll_failed(handle, exc)
                 return
             if handle.seen and isinstance(exc, NotFound):
                 # The controller knew the run and has forgotten it (a restart): final.
@@ -369,6 +593,13 @@ class Runner:
         handle.seen, handle.poll_error = True, None
         handle.status = status
         log.debug("run %s (%s): %s", handle.run_id, handle.schedule.title, status)
+        if status not in RUN_STATUSES:
+            # Not an answer to act on: keep asking, and say so should the deadline come.
+            handle.poll_error = InvalidResponse(
+                f"GET /run/{{id}} answered an unknown Status {status!r} (expected Queued, "
+                "Executing or Finished)"
+            )
+            return
         if status != FINISHED:
             return
         self._collect_finished(handle, now)
@@ -383,8 +614,10 @@ class Runner:
         if handle.finished_seen_at is None:
             handle.finished_seen_at = now
             self._notify(self.on_end_noticed, handle)
+        handle.asking = ("GET /run/{id}/runItemIds", self._clock())
         ids = self.client.run_item_ids(handle.run_id)
         expected = handle.items_total
+        handle.asking = ("GET /runItems/{id} and keyframes", self._clock())
         self._fetch_items(handle, ids)
         recheck = min(self.poll_interval, 0.5)
         if any(not handle.flows[i].finished for i in ids):
@@ -409,15 +642,17 @@ class Runner:
         A controller without it (405, or 404 for a run the status endpoint knows, or no
         ``Status`` in it) is asked the plain status from then on.
         """
+        handle.asking = ("GET /run/{id}", self._clock())
+        client = self.status_client
         if self._run_summary_supported:
             try:
-                summary = self.client.run_summary(handle.run_id)
+                summary = client.run_summary(handle.run_id)
             except MethodNotAllowed:
                 self._run_summary_supported = False
             except NotFound:
                 # The run is not created yet, or there is no such endpoint: ask the status,
                 # which raises NotFound again in the first case.
-                status = self.client.run_status(handle.run_id)
+                status = client.run_status(handle.run_id)
                 self._run_summary_supported = False
                 return status
             else:
@@ -425,7 +660,7 @@ class Runner:
                     handle.items_total, handle.items_failed = summary.total, summary.failed
                     return summary.status
                 self._run_summary_supported = False
-        return self.client.run_status(handle.run_id)
+        return client.run_status(handle.run_id)
 
     def _fetch_items(self, handle: RunHandle, ids: list[str]) -> None:
         """Fetch every item not yet known to be finished, and keyframes of those not passed."""
@@ -452,14 +687,20 @@ class Runner:
         futures: list[Future[T]] = [self._fetch_pool.submit(function, a) for a in args]
         return [f.result() for f in futures]
 
-    def _collect_after_stop(self, handle: RunHandle, reason: str) -> None:
+    def _collect_after_stop(self, handle: RunHandle, reason: str, until: float) -> None:
         """After a stop, collect whatever flows ran, so the report says how far it got."""
-        try:
+        known = list(handle.flows)
+
+        def collect() -> list[str]:
             ids = self.client.run_item_ids(handle.run_id)
             self._fetch_items(handle, ids)
+            return ids
+
+        try:
+            ids = self._within(until, collect, "collecting the flows after the stop")
         except LeapworkError as exc:
             log.debug("run %s: could not collect flows after stop: %s", handle.run_id, exc)
-            ids = list(handle.flows)
+            ids = known
         self._finish(handle, ids, stopped_reason=reason)
 
     def _finish(self, handle: RunHandle, ids: list[str], stopped_reason: str | None = None) -> None:
@@ -487,6 +728,22 @@ class Runner:
             handle.schedule.title,
             stopped_reason or ("passed" if handle.result.passed else "failed"),
         )
+
+    def _fail_and_stop(self, handle: RunHandle, error: LeapworkError) -> None:
+        """End following a run that may still execute: stop it first, and say how that went."""
+        handle.stop_reason = "it could not be followed"
+        handle.stop_error = self.stop_run_id(
+            handle.run_id, self._clock() + STOP_GRACE_SECONDS, handle.schedule.title
+        )
+        if handle.stop_error is None:
+            note = f"; run {handle.run_id} was stopped"
+        else:
+            note = (
+                f"; the plugin can no longer stop run {handle.run_id} ({handle.stop_error}): "
+                "it may still be executing on the controller"
+            )
+        error.args = (f"{error}{note}",)
+        self._fail(handle, error)
 
     def _fail(self, handle: RunHandle, error: LeapworkError) -> None:
         with handle.ending:

@@ -1,0 +1,102 @@
+"""Threads for requests to the controller that never hold up the end of the process.
+
+``concurrent.futures.ThreadPoolExecutor`` joins its threads when Python exits, so one request
+to a controller that never answers (or keeps answering 429 with a long Retry-After) kept a
+finished pytest session alive for minutes. The threads here are daemon threads: once the
+session is over, a request still waiting is simply abandoned. ``call_within`` bounds how long
+a caller waits for a call, whatever the call itself does. No pytest import here.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: An idle thread ends after this long; a busy pool grows instead of queueing behind a hang.
+IDLE_SECONDS = 30.0
+
+
+class OutOfTime(Exception):
+    """A call did not return within the time it was given (it goes on in the background)."""
+
+
+class DaemonPool(Executor):
+    """Runs each call on an idle daemon thread, or on a new one when none is idle.
+
+    Up to ``max_workers`` threads (unbounded by default: a call stuck on a silent controller
+    then never delays the calls after it); beyond that, calls wait their turn.
+    """
+
+    def __init__(self, name: str, max_workers: int | None = None) -> None:
+        self._name = name
+        self._max_workers = max_workers
+        self._work: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._threads = 0
+        self._closed = False
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self._name} is shut down")
+            self._work.put((future, lambda: fn(*args, **kwargs)))
+            if self._idle:
+                self._idle -= 1
+            elif self._max_workers is None or self._threads < self._max_workers:
+                self._threads += 1
+                threading.Thread(
+                    target=self._serve, name=f"{self._name}-{self._threads}", daemon=True
+                ).start()
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                work = self._work.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle:  # nobody counts on this thread: end it
+                        self._idle -= 1
+                        self._threads -= 1
+                        return
+                continue
+            if work is None:
+                return
+            future, call = work
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(call())
+                except BaseException as exc:
+                    future.set_exception(exc)
+            with self._lock:
+                self._idle += 1
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Refuse new calls; calls still running are abandoned (``wait`` is not honoured)."""
+        with self._lock:
+            self._closed = True
+            threads = self._threads
+        for _ in range(threads):
+            self._work.put(None)
+
+
+def call_within(pool: Executor, seconds: float, call: Callable[[], T], what: str) -> T:
+    """``call()`` on ``pool``, waited for ``seconds`` at most.
+
+    Raises ``OutOfTime`` naming ``what`` when the call has not returned by then.
+    """
+    future = pool.submit(call)
+    try:
+        return future.result(timeout=max(0.0, seconds))
+    except FutureTimeout:
+        raise OutOfTime(what) from None
