@@ -138,6 +138,13 @@ class ControllerApi:
             answer = self._apply(fault, endpoint)
             if answer is not None:
                 return answer
+            if fault.action == "answer_late":
+                answered = self._carry_out(request, route, fault)
+                time.sleep(fault.delay)  # done at once, answered late: the client may give up
+                return answered
+        return self._carry_out(request, route, fault)
+
+    def _carry_out(self, request: Request, route: Route | None, fault: Fault | None) -> Response:
         access_key = request.headers.get("accesskey")
         if (
             access_key is None
@@ -174,8 +181,9 @@ class ControllerApi:
             return text(fault.status, fault.status_body(), headers)
         if fault.action == "close":
             return Response(0, close=True)
-        if fault.action == "slow":
-            time.sleep(fault.delay)
+        if fault.action in ("slow", "answer_late"):
+            if fault.action == "slow":
+                time.sleep(fault.delay)
             return None
         if fault.action == "restart":
             self.controller.restart()

@@ -19,6 +19,7 @@ ACTIONS = (
     "status",  # answer `status` with `body` (plain text), optionally `Retry-After`
     "close",  # drop the connection without answering
     "slow",  # sleep `delay` seconds, then answer normally
+    "answer_late",  # carry the request out at once, answer it `delay` seconds later
     "malformed_json",  # 200 with a truncated JSON body; the request is not carried out
     "wrong_shape",  # 200 with valid JSON of the wrong shape; the request is not carried out
     "revoke_key",  # from now on every request gets 401 Incorrect AccessKey
