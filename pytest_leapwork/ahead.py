@@ -27,6 +27,8 @@ class Planner(Protocol):
 
     def not_taken(self) -> list[RunHandle]: ...
 
+    def release(self, key: str) -> list[RunHandle]: ...
+
 
 class TriggerAhead:
     def __init__(self, runner: Runner, window: int) -> None:
@@ -79,6 +81,27 @@ class TriggerAhead:
         except AlreadyRunning:
             self._runner.wait_until_idle(request.schedule)
             return self._start(request)
+
+    def release(self, key: str) -> list[RunHandle]:
+        """Test ``key`` is over without having taken its run: it is never started now, and
+        the run already started for it is returned (to be stopped). A start still on its
+        way is stopped as soon as the controller answers it."""
+        with self._lock:
+            self._pending.pop(key, None)
+            future = self._started.pop(key, None)
+            self._taken.add(key)
+        if future is None:
+            return []
+        if not future.done():
+            future.add_done_callback(self._stop_late)
+            return []
+        if future.exception() is not None:
+            return []
+        return [future.result()]
+
+    def _stop_late(self, future: Future[RunHandle]) -> None:
+        if future.exception() is None:
+            self._runner.stop(future.result(), "its test ended before it took its run")
 
     def _start(self, request: RunRequest, reserved: bool = False) -> RunHandle:
         if not reserved:

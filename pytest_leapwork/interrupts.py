@@ -1,14 +1,20 @@
-"""Ctrl-C while runs are in flight: the first one stops them cleanly, a second exits at once.
+"""Ctrl-C and SIGTERM while runs are in flight: stop them, list them, then exit.
 
 The first SIGINT raises KeyboardInterrupt as usual, so pytest ends the session and the
 plugin stops every run it started. Someone pressing Ctrl-C again does not want to wait for
 that: the process exits immediately (status 130), naming the runs it left on the controller.
-SIGTERM, which CI servers send to a cancelled job, is treated like Ctrl-C: without that the
-process would die on the spot and leave its runs executing on the controller.
+
+SIGTERM, which CI servers send to a cancelled job (often to the whole process group), ends the
+session the same way, as ``Interrupted: the session was terminated (SIGTERM)``: without that
+the process would die on the spot and leave its runs executing. Further SIGTERMs are ignored
+while the runs are being stopped (the stop is bounded; a CI server that will not wait sends
+SIGKILL). Under pytest-xdist the workers, which hold the runs, take SIGTERM over the same way,
+and the xdist controller passes a SIGTERM it gets on to them, then waits for their reports.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -17,38 +23,75 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+import pytest
+
 from .runner import RunHandle
 
 EXIT_INTERRUPTED = 130
+TERMINATED = "the session was terminated (SIGTERM)"
+
+
+def _take_over(handler: Callable[[int, FrameType | None], None], *signals: int) -> dict[int, Any]:
+    """Install ``handler`` for each signal whose Python default is in place; the previous ones.
+
+    Another handler (a debugger, pytest-timeout, the user's own) is left alone, and signals
+    can only be handled from the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    defaults: dict[int, object] = {
+        signal.SIGINT: signal.default_int_handler,
+        signal.SIGTERM: signal.SIG_DFL,
+    }
+    return {
+        signum: signal.signal(signum, handler)
+        for signum in signals
+        if signal.getsignal(signum) is defaults[signum]
+    }
+
+
+def _give_back(previous: dict[int, Any]) -> None:
+    if threading.current_thread() is threading.main_thread():
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    previous.clear()
 
 
 class InterruptGuard:
-    def __init__(self, runs_in_flight: Callable[[], list[RunHandle]]) -> None:
+    """In a process that runs tests (without xdist, or an xdist worker)."""
+
+    def __init__(
+        self, runs_in_flight: Callable[[], list[RunHandle]], *, second_ctrl_c: bool = True
+    ) -> None:
         self._runs_in_flight = runs_in_flight
+        #: xdist workers leave Ctrl-C to xdist: only SIGTERM is theirs.
+        self._signals = (signal.SIGINT, signal.SIGTERM) if second_ctrl_c else (signal.SIGTERM,)
         self._previous: dict[int, Any] = {}
         self._interrupts = 0
+        self._finishing = False
+        #: Whether a SIGTERM ended the session.
+        self.terminated = False
 
     def install(self) -> None:
-        """Take over SIGINT and SIGTERM where Python's defaults are in place."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-        # Another handler (a debugger, pytest-timeout, the user's own) is left alone.
-        for signum, default in (
-            (signal.SIGINT, signal.default_int_handler),
-            (signal.SIGTERM, signal.SIG_DFL),
-        ):
-            if signal.getsignal(signum) is default:
-                self._previous[signum] = signal.signal(signum, self._on_signal)
+        if not self._previous:
+            self._previous = _take_over(self._on_signal, *self._signals)
 
     def uninstall(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            for signum, previous in self._previous.items():
-                signal.signal(signum, previous)
-            self._previous.clear()
+        _give_back(self._previous)
+
+    def finishing(self) -> None:
+        """The session is stopping its runs: a SIGTERM changes nothing, a Ctrl-C exits now."""
+        self._finishing = True
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGTERM:
+            if self.terminated or self._finishing:
+                return  # already ending, and stopping the runs
+            self.terminated = True
+            # pytest's own "the session was told to stop", so no frame of ours is shown.
+            raise pytest.Session.Interrupted(TERMINATED)
         self._interrupts += 1
-        if self._interrupts == 1:
+        if self._interrupts == 1 and not self.terminated and not self._finishing:
             raise KeyboardInterrupt
         left = [h for h in self._runs_in_flight() if not h.done]
         lines = ["\nleapwork: interrupted again, exiting now without stopping runs"]
@@ -56,3 +99,37 @@ class InterruptGuard:
         sys.stderr.write("\n".join(lines) + "\n")
         sys.stderr.flush()
         os._exit(EXIT_INTERRUPTED)
+
+
+class XdistControllerGuard:
+    """On the xdist controller: a SIGTERM goes on to the workers that hold runs.
+
+    They end their sessions, stop their runs and report them; the controller, still
+    listening, prints the summary. With no such worker (no marked test collected yet) the
+    SIGTERM does what it would without this plugin; a second SIGTERM ends the session now.
+    """
+
+    def __init__(self, worker_pids: Callable[[], list[int]]) -> None:
+        self._worker_pids = worker_pids
+        self._previous: dict[int, Any] = {}
+        self._passed_on = False
+
+    def install(self) -> None:
+        if not self._previous:
+            self._previous = _take_over(self._on_signal, signal.SIGTERM)
+
+    def uninstall(self) -> None:
+        _give_back(self._previous)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._passed_on:
+            raise pytest.Session.Interrupted(TERMINATED)
+        pids = self._worker_pids()
+        if not pids:
+            self.uninstall()
+            os.kill(os.getpid(), signum)  # the default action, now that it is back
+            return
+        self._passed_on = True
+        for pid in pids:
+            with contextlib.suppress(OSError):  # that worker is gone already
+                os.kill(pid, signal.SIGTERM)

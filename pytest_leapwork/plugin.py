@@ -26,6 +26,7 @@ import pytest
 
 from . import config as cfg
 from .errors import LeapworkError
+from .interrupts import TERMINATED
 from .junit_flows import NotStarted, RecordedRun, write_report
 from .marker import (
     MARKER,
@@ -208,6 +209,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         config.stash[SESSION].require_controller()
     except cfg.SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.stash[SESSION].guard_signals()
 
 
 def runs_nothing(config: pytest.Config) -> bool:
@@ -426,6 +428,9 @@ class MarkedTests:
             named = mark.args[0] if mark is not None and mark.args else None
             schedule = state.spec.schedule if state.spec else str(named or "(none)")
             report.leapwork_not_started = {"schedule": schedule, "reason": state.not_started}
+        if call.when == "setup" and state is not None and not report.passed:
+            # Another fixture failed or skipped before this test took its run.
+            item.config.stash[SESSION].release(item.nodeid)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -466,6 +471,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         output[RUNS_OUTPUT] = [
             entry_of(h).to_dict() for h in leapwork.triggered if h.run_id not in reported
         ]
+        if leapwork.terminated:
+            # xdist takes a worker's interrupted session for a crash and starts a new worker;
+            # told "stop" instead, it ends the whole session with this reason.
+            output["exitstatus"] = int(pytest.ExitCode.TESTS_FAILED)
+            output["shouldstop"] = TERMINATED
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -560,12 +570,23 @@ class Reporting:
             width = config.get_terminal_writer().fullwidth
             for line in run_summary_lines(runs, not_started, width=width):
                 terminalreporter.write_line(line)
-        if self.session.stopped:
+        stopped = [s for s in self.session.stopped if s.stopped]
+        if stopped:
             terminalreporter.write_sep("=", "leapwork: runs stopped at session end", yellow=True)
-            for stopped in self.session.stopped:
+            for entry in stopped:
                 terminalreporter.write_line(
-                    f"{stopped.nodeid or '-'}: schedule {stopped.schedule!r}, "
-                    f"run {stopped.run_id} stopped ({stopped.reason})"
+                    f"{entry.nodeid or '-'}: schedule {entry.schedule!r}, "
+                    f"run {entry.run_id} stopped ({entry.reason})"
+                )
+        left = [s for s in self.session.stopped if not s.stopped]
+        if left:
+            terminalreporter.write_sep(
+                "=", "leapwork: runs that may still be executing on the controller", red=True
+            )
+            for entry in left:
+                terminalreporter.write_line(
+                    f"{entry.nodeid or '-'}: schedule {entry.schedule!r}, "
+                    f"run {entry.run_id or '(RunId unknown)'}: {entry.reason}"
                 )
         if self.report_path:
             terminalreporter.write_sep("-", f"leapwork per-flow report: {self.report_path}")

@@ -357,6 +357,12 @@ class Runner:
             "the controller"
         )
 
+    def status_of(self, run_id: str, until: float) -> str:
+        """A run's status, asked before the monotonic time ``until`` at most."""
+        return self._within(
+            until, partial(self.status_client.run_status, run_id), "GET /run/{id}/status"
+        )
+
     def stop_run_id(self, run_id: str, until: float, title: str = "") -> str | None:
         """Stop a run and make sure it stopped; None, or why it could not be stopped.
 

@@ -5,6 +5,7 @@ Nothing here touches the network until a marked test needs a run.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import shutil
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Settings, SettingsError, Source, parse_controller_url
 from .errors import LeapworkError
+from .interrupts import TERMINATED
 from .junit_flows import RecordedRun
 from .ledger import RunLedger
 from .secret import Secret
@@ -23,8 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .ahead import Planner
-    from .interrupts import InterruptGuard
-    from .runner import RunHandle, Runner, RunRequest
+    from .interrupts import InterruptGuard, XdistControllerGuard
+    from .runner import RunHandle, Runner, RunRequest, TriggerOutcome
 
 log = logging.getLogger("pytest_leapwork")
 
@@ -36,16 +38,46 @@ WORKER_LEDGER = "leapwork_ledger_dir"
 
 @dataclass(frozen=True)
 class StoppedRun:
-    """A run the plugin stopped because the session ended before its test finished."""
+    """A run the plugin stopped before its test finished, or could not stop (``stopped``)."""
 
     nodeid: str
     schedule: str
+    #: Empty when the controller never said it (a runNow cut off before its answer).
     run_id: str
     reason: str
+    #: False: the run may still be executing on the controller (``reason`` says why).
+    stopped: bool = True
 
     @classmethod
     def of(cls, handle: RunHandle, reason: str) -> StoppedRun:
-        return cls(handle.request.label, handle.schedule.title, handle.run_id, reason)
+        if handle.stop_error:
+            reason = f"{reason}; it could not be stopped: {handle.stop_error}"
+        return cls(
+            handle.request.label,
+            handle.schedule.title,
+            handle.run_id,
+            reason,
+            stopped=not handle.stop_error,
+        )
+
+    @classmethod
+    def of_trigger(cls, outcome: TriggerOutcome, reason: str) -> StoppedRun:
+        """A runNow cut off before the controller answered: its run found and stopped, or not."""
+        trigger = outcome.trigger
+        if outcome.run_id is not None and outcome.problem is None:
+            reason = f"{reason}; found among the schedule's runs"
+        elif outcome.run_id is not None:
+            reason = f"{reason}; found among the schedule's runs, but it could not be stopped: "
+            reason += str(outcome.problem)
+        else:
+            reason = f"{reason}; {outcome.problem}: look for the run in Leapwork"
+        return cls(
+            trigger.request.label,
+            trigger.schedule.title,
+            outcome.run_id or "",
+            reason,
+            stopped=outcome.problem is None,
+        )
 
 
 class LeapworkSession:
@@ -66,7 +98,8 @@ class LeapworkSession:
         self.make_planner: Callable[[Runner, int], Planner] | None = None
         self._emulator: Any = None
         self._interrupts: InterruptGuard | None = None
-        #: Runs this plugin had to stop at session end.
+        self._controller_guard: XdistControllerGuard | None = None
+        #: Runs this plugin stopped before their tests finished, or could not stop.
         self.stopped: list[StoppedRun] = []
         #: Runs of the tests that ran, as reported (from every xdist worker on the controller).
         self.recorded: list[RecordedRun] = []
@@ -131,16 +164,77 @@ class LeapworkSession:
         if not entries:
             return
         try:
-            client = self.runner.client
-        except SettingsError:  # pragma: no cover - a worker with runs had a controller
+            runner = self.runner
+        except (SettingsError, LeapworkError):  # pragma: no cover - it had a controller
             return
+        from .runner import STOP_GRACE_SECONDS
+
+        until = runner.now() + STOP_GRACE_SECONDS
         for entry in entries:
             reason = "its xdist worker crashed"
+            problem = runner.stop_run_id(entry.run_id, until, entry.schedule)
+            if problem is not None:
+                reason += f"; it could not be stopped: {problem}"
+            self.add_stopped(
+                StoppedRun(entry.nodeid, entry.schedule, entry.run_id, reason, problem is None)
+            )
+
+    def add_stopped(self, entry: StoppedRun) -> None:
+        """List a run once, though a worker's report and its ledger may both name it."""
+        with self._lock:
+            if not any(
+                (e.run_id, e.nodeid, e.schedule) == (entry.run_id, entry.nodeid, entry.schedule)
+                for e in self.stopped
+            ):
+                self.stopped.append(entry)
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def guard_signals(self) -> None:
+        """Marked tests will run in this process: Ctrl-C and SIGTERM stop their runs first.
+
+        An xdist worker takes only SIGTERM (xdist handles Ctrl-C) and writes down its pid, so
+        that the xdist controller can pass a SIGTERM on to it.
+        """
+        from .interrupts import InterruptGuard
+
+        with self._lock:
+            if self._interrupts is not None:
+                return
+            self._interrupts = InterruptGuard(
+                lambda: self._runner.active() if self._runner else [],
+                second_ctrl_c=not self._worker_input,
+            )
+        self._interrupts.install()
+        directory = self._worker_input.get(WORKER_LEDGER)
+        if directory is not None:
+            name = f"{self._worker_input.get('workerid', 'gw')}.pid"
+            with open(os.path.join(directory, name), "w", encoding="ascii") as file:
+                file.write(str(os.getpid()))
+
+    def guard_xdist_controller(self) -> None:
+        """On the xdist controller: a SIGTERM goes on to the workers that hold runs."""
+        from .interrupts import XdistControllerGuard
+
+        self._controller_guard = XdistControllerGuard(self._worker_pids)
+        self._controller_guard.install()
+
+    def _worker_pids(self) -> list[int]:
+        if self._ledger_dir is None:
+            return []
+        pids = []
+        for path in glob.glob(os.path.join(self._ledger_dir, "*.pid")):
             try:
-                client.stop_run(entry.run_id)
-            except LeapworkError as exc:
-                reason += f"; the stop failed: {exc}"
-            self.stopped.append(StoppedRun(entry.nodeid, entry.schedule, entry.run_id, reason))
+                with open(path, encoding="ascii") as file:
+                    pids.append(int(file.read().strip()))
+            except (OSError, ValueError):
+                continue
+        return pids
+
+    @property
+    def terminated(self) -> bool:
+        """Whether a SIGTERM ended this process's session."""
+        return self._interrupts is not None and self._interrupts.terminated
 
     def _start_emulator(self) -> tuple[str, Secret]:
         with self._lock:
@@ -163,7 +257,6 @@ class LeapworkSession:
             # Made on first use, so sessions without a marked test never load requests.
             from .ahead import TriggerAhead
             from .client import LeapworkClient
-            from .interrupts import InterruptGuard
             from .runner import Runner
 
             url, key = self.controller()
@@ -172,16 +265,15 @@ class LeapworkSession:
                 poll_interval=self.settings.poll_interval,
                 done_counts_as_passed=self.settings.done_counts_as_passed,
                 keyframes_for_passed=self.settings.passed_keyframes,
+                status_client=LeapworkClient(url, key, verify=self.settings.verify, retries=0),
             )
             with self._lock:
                 if self._runner is None:
                     self._runner = runner
                     make_planner = self.make_planner or TriggerAhead
                     self._ahead = make_planner(runner, self.settings.max_in_flight)
-                    if not self._worker_input:  # xdist workers leave Ctrl-C to xdist
-                        self._interrupts = InterruptGuard(runner.active)
-                        self._interrupts.install()
                     runner.on_started.append(self.triggered.append)
+                    runner.on_finished.append(self._list_if_not_stopped)
                     ledger = self._own_ledger()
                     if ledger is not None:
                         runner.on_started.append(ledger.started)
@@ -203,30 +295,71 @@ class LeapworkSession:
         self.ahead.plan(entries)
 
     def take(self, key: str, request: RunRequest) -> RunHandle:
-        return self.ahead.take(key, request)
+        try:
+            return self.ahead.take(key, request)
+        except Exception:
+            raise
+        except KeyboardInterrupt:
+            raise  # the session ends: its finish looks for the run
+        except BaseException as exc:
+            # pytest-timeout (or the like) cut the trigger off, and the session goes on:
+            # the run the controller may have made is looked for and stopped now.
+            self.recover_triggers(f"its runNow was cut off ({type(exc).__name__})", key)
+            raise
+
+    def release(self, key: str) -> None:
+        """Test ``key`` is over without taking its run (a fixture before it failed or
+        skipped): stop the run started ahead for it now, not at session end."""
+        if self._runner is None:
+            return
+        for handle in self.ahead.release(key):
+            if not handle.done:
+                self.stop_now(handle, "its test ended before it took its run")
+
+    def recover_triggers(self, reason: str, label: str | None = None) -> None:
+        """Find and stop the runs of runNow requests cut off before their answer."""
+        if self._runner is None:
+            return
+        for trigger in self._runner.unanswered(label):
+            outcome = self._runner.find_and_stop(trigger)
+            if outcome.run_id is not None or outcome.problem is not None:
+                self.add_stopped(StoppedRun.of_trigger(outcome, reason))
+
+    def _list_if_not_stopped(self, handle: RunHandle) -> None:
+        """A run that ended while the plugin could not stop it is listed (it may execute on)."""
+        if handle.stop_error:
+            self.add_stopped(StoppedRun.of(handle, handle.stop_reason or "stopped"))
 
     def stop_now(self, handle: RunHandle, reason: str) -> None:
         """Stop one run at once (its test was interrupted) and list it as stopped."""
         self.runner.stop(handle, reason)
-        self.stopped.append(StoppedRun.of(handle, reason))
+        self.add_stopped(StoppedRun.of(handle, reason))
 
     def finish(self) -> None:
-        """Stop every run still in flight: started ahead for a test that never ran, or cut off."""
+        """Stop every run still in flight: started ahead for a test that never ran, or cut off.
+
+        Then the runner stops following, so that nothing is asked or logged after the
+        summary, whatever the controller does.
+        """
+        if self._interrupts is not None:
+            self._interrupts.finishing()
         if self._runner is None:
             return
         assert self._ahead is not None
+        interrupted = TERMINATED if self.terminated else "interrupted"
         not_taken = {id(h) for h in self._ahead.not_taken()}
         for handle in self._runner.stop_all("stopped at session end"):
-            reason = "its test did not run" if id(handle) in not_taken else "interrupted"
-            if handle.stop_error:
-                reason += f"; the stop failed: {handle.stop_error}"
-            self.stopped.append(StoppedRun.of(handle, reason))
+            reason = "its test did not run" if id(handle) in not_taken else interrupted
+            self.add_stopped(StoppedRun.of(handle, reason))
+        self.recover_triggers(f"its runNow was cut off ({interrupted})")
+        self._runner.close()
 
     def close(self) -> None:
         if self._ledger_dir is not None:
             shutil.rmtree(self._ledger_dir, ignore_errors=True)
-        if self._interrupts is not None:
-            self._interrupts.uninstall()
+        for guard in (self._interrupts, self._controller_guard):
+            if guard is not None:
+                guard.uninstall()
         if self._runner is not None:
             self._runner.close()
         if self._emulator is not None:

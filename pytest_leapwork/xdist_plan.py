@@ -40,6 +40,7 @@ from .errors import AlreadyRunning, LeapworkError
 from .junit_flows import RecordedRun
 from .ledger import RunLedger
 from .models import FINISHED, LeapworkRun, Schedule
+from .runner import STOP_GRACE_SECONDS
 from .session import WORKER_LEDGER, LeapworkSession, StoppedRun
 
 if TYPE_CHECKING:
@@ -238,6 +239,23 @@ class SharedPlan:
                 self._log.append("claim", key, self._worker)
             return self._trigger_now(key, request)
         return handle
+
+    def release(self, key: str) -> list[RunHandle]:
+        """Test ``key`` ended without taking its run (another fixture failed or skipped):
+        nobody triggers it now, and its run, wherever it was triggered, is returned to be
+        stopped. A run another worker is still triggering is left to the session's end."""
+        with self._log.locked() as state:
+            entry = state.entry(key)
+            mine = entry.claimed_by == self._worker
+            if not (mine or entry.claimed_by is None or entry.run is not None):
+                return []  # another worker's runNow is on its way
+            run, ended = (None, True) if mine else (entry.run, entry.ended)
+            self._log.append("take", key, self._worker)
+            self._taken.add(key)
+        handle = self._triggered(key) if mine else None
+        if handle is None and run is not None and not ended:
+            handle = self._adopt(run, ended)
+        return [handle] if handle is not None else []
 
     def not_taken(self) -> list[RunHandle]:
         """Runs this worker triggered and still follows whose tests never came (``-x``)."""
@@ -456,6 +474,10 @@ class XdistController:
         if getattr(report, "node", None) is not None:
             self.reporting.record(report)
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if session.config.pluginmanager.has_plugin("dsession"):  # xdist runs workers
+            self.session.guard_xdist_controller()
+
     def pytest_configure_node(self, node: Any) -> None:
         # One emulator and one shared directory for the whole session, for every worker.
         settings = self.session.worker_settings()
@@ -466,7 +488,8 @@ class XdistController:
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """Runs a worker had to stop, for the summary; a crashed worker's runs, stopped here."""
         output = getattr(node, "workeroutput", {}) or {}
-        self.session.stopped.extend(StoppedRun(**s) for s in output.get(STOPPED_OUTPUT, []))
+        for entry in output.get(STOPPED_OUTPUT, []):
+            self.session.add_stopped(StoppedRun(**entry))
         self.reporting.worker_runs.extend(
             RecordedRun.from_dict(r) for r in output.get(RUNS_OUTPUT, [])
         )
@@ -504,17 +527,20 @@ class XdistController:
                 log_.append("end", run["run_id"])
         if not left:
             return
-        client = self.session.runner.client
+        runner = self.session.runner
+        until = runner.now() + STOP_GRACE_SECONDS
         for key, run in left:
             reason = "its test did not run"
-            try:
-                if client.run_status(run["run_id"]) == FINISHED:
-                    continue  # ended on its own, as a run nobody follows may
-                client.stop_run(run["run_id"])
-            except LeapworkError as exc:
-                reason += f"; the stop failed: {exc}"
             title = run["schedule"]["title"]
-            self.session.stopped.append(StoppedRun(key, title, run["run_id"], reason))
+            try:
+                if runner.status_of(run["run_id"], until) == FINISHED:
+                    continue  # ended on its own, as a run nobody follows may
+            except LeapworkError:
+                pass  # the stop says what is wrong
+            problem = runner.stop_run_id(run["run_id"], until, title)  # verified, bounded
+            if problem is not None:
+                reason += f"; it could not be stopped: {problem}"
+            self.session.add_stopped(StoppedRun(key, title, run["run_id"], reason, problem is None))
 
     def _log(self) -> PlanLog | None:
         if self.directory is None or not os.path.exists(os.path.join(self.directory, "plan.log")):
