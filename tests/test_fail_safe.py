@@ -1,0 +1,405 @@
+"""Fail safe at the edges: no run left executing unsaid, no hang, the verdict names the cause.
+
+Each case is a real pytest session against the emulator with a fault on the wire, a real
+signal to a real process, or a real pytest-timeout. See docs/faults.md.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import pytest_leapwork.client as client_module
+import pytest_leapwork.runner as runner_module
+from pytest_leapwork.emulator import EmulatorServer, Fault
+from pytest_leapwork.emulator.routes import ENDPOINTS
+
+from .conftest import FAST, RunPytest
+
+SLOW_FOUR = """
+import pytest
+
+@pytest.mark.leapwork_schedule("Slow")
+@pytest.mark.parametrize("leapwork_variables", [{"N": str(i)} for i in range(4)])
+def test_slow(leapwork_schedule):
+    pass
+"""
+
+ONE_SLOW = """
+import pytest
+
+@pytest.mark.leapwork_schedule("Slow")
+def test_slow(leapwork_schedule):
+    pass
+"""
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process sessions wait 0.01 s between attempts instead of 0.5 s (every attempt is made)."""
+    monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)
+
+
+@pytest.fixture
+def short_stop_grace(monkeypatch: pytest.MonkeyPatch) -> float:
+    """In-process sessions give a stop 1.5 s past the deadline instead of 10 s."""
+    monkeypatch.setattr(runner_module, "STOP_GRACE_SECONDS", 1.5)
+    return 1.5
+
+
+def on_status(**fields: object) -> list[Fault]:
+    """The same fault on both ways to read a run's status: the summary and the status."""
+    return [Fault("run", **fields), Fault("run_status", **fields)]  # type: ignore[arg-type]
+
+
+def start_pytest(
+    pytester: pytest.Pytester, emulator: EmulatorServer, *args: str
+) -> subprocess.Popen[str]:
+    """A pytest process of its own process group (as a CI job's), against the emulator."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"--leapwork-controller={emulator.url}",
+            f"--leapwork-key={emulator.access_key}",
+            *FAST,
+            *args,
+        ],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_ADDOPTS": "-p no:randomly"},
+        start_new_session=True,
+    )
+
+
+def wait_for_runs(emulator: EmulatorServer, count: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while len(emulator.runs) < count and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[0]
+        time.sleep(0.05)
+    assert len(emulator.runs) == count, "the runs were never triggered"
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+# -- 1. SIGTERM, to the main process or to the whole process group, with and without xdist ---
+
+
+@pytest.mark.parametrize("target", ["main", "group"])
+@pytest.mark.parametrize("workers", [0, 2, 4])
+def test_sigterm_stops_and_lists_every_run(
+    pytester: pytest.Pytester,
+    emulator: EmulatorServer,
+    processes: list[subprocess.Popen[str]],
+    workers: int,
+    target: str,
+) -> None:
+    pytester.makepyfile(SLOW_FOUR)
+    process = start_pytest(pytester, emulator, *(["-n", str(workers)] if workers else []))
+    processes.append(process)
+    wait_for_runs(emulator, 4, process)
+    time.sleep(0.5)  # every test is waiting for its run
+    if target == "group":
+        os.killpg(process.pid, signal.SIGTERM)  # what a CI server does to a cancelled job
+    else:
+        process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert all(run.stopped for run in emulator.runs), out
+    assert "runs stopped at session end" in out
+    for run in emulator.runs:
+        assert run.run_id in out
+    assert "Interrupted: the session was terminated (SIGTERM)" in out
+    # Said without a frame of the plugin's, and no worker failing to report.
+    assert "interrupts.py" not in out
+    assert "cannot send" not in out
+    assert "PluggyTeardownRaisedWarning" not in out
+    assert "replacing crashed worker" not in out
+
+
+# -- 2. A runNow cut off before its answer: its run is found and stopped, or named -----------
+
+RUN_IDS_SERVED = "schedule_run_ids" in ENDPOINTS
+
+
+@pytest.mark.skipif(not RUN_IDS_SERVED, reason="the emulator does not list a schedule's runs")
+def test_ctrl_c_during_run_now_finds_and_stops_the_run(
+    pytester: pytest.Pytester, emulator: EmulatorServer, processes: list[subprocess.Popen[str]]
+) -> None:
+    emulator.add_fault(Fault("run_now", action="answer_late", delay=5))
+    pytester.makepyfile(ONE_SLOW)
+    process = start_pytest(pytester, emulator)
+    processes.append(process)
+    wait_for_runs(emulator, 1, process)  # made on the controller, not yet answered
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=60)
+    [run] = emulator.runs
+    assert run.stopped, out
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert f"run {run.run_id} stopped (its runNow was cut off (interrupted)" in out
+
+
+@pytest.mark.skipif(not RUN_IDS_SERVED, reason="the emulator does not list a schedule's runs")
+def test_pytest_timeout_during_run_now_finds_and_stops_the_run(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    emulator.add_fault(Fault("run_now", action="answer_late", delay=4))
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def leapwork_variables():  # computed: the run is triggered in the test's own setup
+            return {"N": "1"}
+
+        @pytest.mark.leapwork_schedule("Slow")
+        def test_slow(leapwork_schedule):
+            pass
+        """
+    )
+    result = run_pytest("--timeout=1", "--timeout-method=signal", subprocess=True)
+    result.assert_outcomes(errors=1)
+    [run] = emulator.runs
+    assert run.stopped
+    result.stdout.fnmatch_lines(
+        [
+            "*leapwork: runs stopped at session end*",
+            f"*test_slow: schedule 'Slow', run {run.run_id} stopped (its runNow was cut off "
+            "(Failed)*",
+        ]
+    )
+
+
+def test_run_now_cut_off_where_runs_cannot_be_listed_names_the_schedule(
+    pytester: pytest.Pytester, emulator: EmulatorServer, processes: list[subprocess.Popen[str]]
+) -> None:
+    emulator.add_fault(Fault("run_now", action="answer_late", delay=5))
+    if RUN_IDS_SERVED:
+        emulator.add_fault(Fault("schedule_run_ids", status=404, times=0))
+    pytester.makepyfile(ONE_SLOW)
+    process = start_pytest(pytester, emulator)
+    processes.append(process)
+    wait_for_runs(emulator, 1, process)
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert "leapwork: runs that may still be executing on the controller" in out
+    assert "test_slow: schedule 'Slow', run (RunId unknown): its runNow was cut off" in out
+    assert "the schedule says Executing: look for the run in Leapwork" in out
+
+
+# -- 3. A stop the controller does not carry out --------------------------------------------
+
+NOT_STOPPED = '{"OperationCompleted": false}'
+
+
+def test_stop_answered_not_completed_is_not_claimed(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    emulator.add_fault(Fault("stop_run", action="wrong_shape", body=NOT_STOPPED, times=0))
+    pytester.makepyfile(ONE_SLOW.replace('"Slow"', '"Slow", timeout=0.5'))
+    result = run_pytest()
+    result.assert_outcomes(failed=1)
+    [run] = emulator.runs
+    assert not run.stopped
+    output = result.stdout.str()
+    assert "was stopped" not in output
+    result.stdout.fnmatch_lines(
+        [
+            f"*'Slow' did not finish within its timeout of 0.5s and could not be stopped*"
+            f"OperationCompleted false 3 times*still says Executing*run {run.run_id}*",
+            "*leapwork: runs that may still be executing on the controller*",
+            f"*test_slow: schedule 'Slow', run {run.run_id}: timeout; it could not be stopped*",
+        ]
+    )
+    # The runs table does not say stopped either.
+    [row] = [line for line in output.splitlines() if f"  {run.run_id}  " in line]
+    assert " stop failed " in row
+    assert emulator.count_requests("stop_run") == runner_module.STOP_ATTEMPTS
+
+
+def test_stop_not_completed_once_is_asked_again(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    emulator.add_fault(Fault("stop_run", action="wrong_shape", body=NOT_STOPPED, times=1))
+    pytester.makepyfile(ONE_SLOW.replace('"Slow"', '"Slow", timeout=0.5'))
+    result = run_pytest()
+    result.assert_outcomes(failed=1)
+    [run] = emulator.runs
+    assert run.stopped
+    result.stdout.fnmatch_lines(
+        ["*'Slow' did not finish within its timeout of 0.5s and was stopped*"]
+    )
+    assert emulator.count_requests("stop_run") == 2
+
+
+# -- 4. Runs started ahead for tests that end in another fixture ----------------------------
+
+
+def test_run_of_a_test_ended_by_another_fixture_is_stopped_at_once(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("database down")
+
+        @pytest.fixture
+        def not_here():
+            pytest.skip("no browser on this agent")
+
+        @pytest.mark.leapwork_schedule("Slow", variables={"N": "error"})
+        def test_errors(broken):
+            pass
+
+        @pytest.mark.leapwork_schedule("Slow", variables={"N": "skip"})
+        def test_skips(not_here):
+            pass
+
+        def test_takes_a_while():
+            time.sleep(1.5)
+        """
+    )
+    result = run_pytest()
+    ended = time.monotonic()
+    result.assert_outcomes(passed=1, skipped=1, errors=1)
+    runs = {run.variables["N"]: run for run in emulator.runs}
+    assert set(runs) == {"error", "skip"}
+    for run in runs.values():
+        # Stopped when its test ended, not at the session's end 1.5 s later.
+        assert run.stopped_at is not None and run.stopped_at < ended - 1.0
+    result.stdout.fnmatch_lines(
+        [
+            "*leapwork: runs stopped at session end*",
+            f"*test_errors: schedule 'Slow', run {runs['error'].run_id} stopped (its test ended "
+            "before it took its run)",
+            f"*test_skips: schedule 'Slow', run {runs['skip'].run_id} stopped (its test ended "
+            "before it took its run)",
+        ]
+    )
+
+
+# -- 5. The key revoked while runs execute ----------------------------------------------------
+
+
+def test_key_revoked_mid_run_says_the_run_can_no_longer_be_stopped(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    for fault in on_status(action="revoke_key", after=1):
+        emulator.add_fault(fault)
+    pytester.makepyfile(ONE_SLOW)
+    result = run_pytest()
+    result.assert_outcomes(errors=1)
+    [run] = emulator.runs
+    assert not run.stopped
+    result.stdout.fnmatch_lines(
+        [
+            f"*'Slow' (run {run.run_id}) could not be followed: GET /run/{{id}} answered HTTP 401*"
+            f"the plugin can no longer stop run {run.run_id} (PUT /run/{{id}}/stop answered "
+            "HTTP 401*it may still be executing on the controller*",
+            "*leapwork: runs that may still be executing on the controller*",
+            f"*test_slow: schedule 'Slow', run {run.run_id}: it could not be followed; it could "
+            "not be stopped: PUT /run/{id}/stop answered HTTP 401*",
+        ]
+    )
+    assert emulator.access_key not in result.stdout.str()
+
+
+# -- 8 and 10. A status poll that hangs, answers 429, or answers nonsense --------------------
+
+SILENT_STATUS = {
+    "hangs": (on_status(action="slow", delay=120, times=0), "*did not answer GET /run/{id} for*"),
+    "429": (on_status(status=429, retry_after=1, times=0), "*GET /run/{id} answered HTTP 429*"),
+    "unknown-status": (
+        on_status(action="wrong_shape", body='{"Status": 5}', times=0),
+        "*GET /run/{id} answered an unknown Status '5'*",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SILENT_STATUS))
+def test_status_poll_that_never_helps_names_the_cause_and_exits(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, case: str
+) -> None:
+    faults, cause = SILENT_STATUS[case]
+    for fault in faults:
+        emulator.add_fault(fault)
+    pytester.makepyfile(ONE_SLOW.replace('"Slow"', '"Smoke Login", timeout=1'))
+    started = time.monotonic()
+    result = run_pytest(subprocess=True)
+    elapsed = time.monotonic() - started
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*'Smoke Login' (run *) could not be followed: the controller gave no usable answer "
+            f"about run * before its timeout of 1s passed: {cause}; it was stopped*"
+        ]
+    )
+    output = result.stdout.str()
+    assert "did not finish within its timeout" not in output
+    # The process ends with its summary: no request left to wait for, no log line after it.
+    assert output.rstrip().splitlines()[-1].startswith("=")
+    assert "error" in output.rstrip().splitlines()[-1]
+    assert result.stderr.str().strip() == ""
+    assert elapsed < 30, f"the session took {elapsed:.0f}s"
+
+
+# -- 9. Every call for a run is bounded by its deadline (plus the stop's grace) --------------
+
+HUNG = {
+    "run-item": (Fault("run_item", action="slow", delay=120, times=0), '"Smoke Login"'),
+    "keyframes": (
+        Fault("keyframes", action="slow", delay=120, times=0),
+        '"Smoke Login", variables={"URL": "https://broken.example.com"}',
+    ),
+    "stop": (Fault("stop_run", action="slow", delay=120, times=0), '"Slow"'),
+}
+
+
+@pytest.mark.parametrize("case", list(HUNG))
+def test_a_hung_request_ends_with_the_deadline_and_grace(
+    pytester: pytest.Pytester,
+    run_pytest: RunPytest,
+    emulator: EmulatorServer,
+    short_stop_grace: float,
+    case: str,
+) -> None:
+    fault, marker = HUNG[case]
+    emulator.add_fault(fault)
+    pytester.makepyfile(ONE_SLOW.replace('"Slow"', f"{marker}, timeout=1"))
+    started = time.monotonic()
+    result = run_pytest()
+    elapsed = time.monotonic() - started
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) + outcomes.get("errors", 0) == 1
+    # Deadline 1 s, the waiting test's slack, then the stop's grace; never the minutes of
+    # read timeouts and retries the hung request would take.
+    assert elapsed < 1 + runner_module.DEADLINE_SLACK_SECONDS + short_stop_grace + 5
+    if case == "stop":
+        result.stdout.fnmatch_lines(
+            [
+                "*could not be stopped, so it may still be executing on the controller: "
+                "PUT /run/{id}/stop: no answer in time*"
+            ]
+        )
