@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ import pytest
 import requests  # noqa: F401
 
 import pytest_leapwork.plugin  # noqa: F401
-from pytest_leapwork.emulator import EmulatorServer, load_scenario
+from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 
 pytest_plugins = ["pytester"]
 
@@ -42,6 +43,11 @@ def controller_args(emulator: EmulatorServer) -> list[str]:
 
 
 RunPytest = Callable[..., pytest.RunResult]
+
+
+def on_status(**fields: Any) -> list[Fault]:
+    """The same fault on both ways to read a run's status: the summary and the status."""
+    return [Fault("run", **fields), Fault("run_status", **fields)]
 
 
 @pytest.fixture

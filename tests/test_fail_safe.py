@@ -20,7 +20,7 @@ import pytest_leapwork.runner as runner_module
 from pytest_leapwork.emulator import EmulatorServer, Fault
 from pytest_leapwork.emulator.routes import ENDPOINTS
 
-from .conftest import FAST, RunPytest
+from .conftest import FAST, RunPytest, on_status
 
 SLOW_FOUR = """
 import pytest
@@ -51,11 +51,6 @@ def short_stop_grace(monkeypatch: pytest.MonkeyPatch) -> float:
     """In-process sessions give a stop 1.5 s past the deadline instead of 10 s."""
     monkeypatch.setattr(runner_module, "STOP_GRACE_SECONDS", 1.5)
     return 1.5
-
-
-def on_status(**fields: object) -> list[Fault]:
-    """The same fault on both ways to read a run's status: the summary and the status."""
-    return [Fault("run", **fields), Fault("run_status", **fields)]  # type: ignore[arg-type]
 
 
 def start_pytest(

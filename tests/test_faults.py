@@ -21,7 +21,7 @@ import pytest_leapwork.client as client_module
 from pytest_leapwork.client import LeapworkClient
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
-from .conftest import RunPytest
+from .conftest import RunPytest, on_status
 
 #: GET retries of the client (3) plus the first attempt.
 GET_ATTEMPTS = 4
@@ -60,11 +60,6 @@ def assert_clean(result: pytest.RunResult) -> str:
     assert "requests.exceptions" not in output
     assert "urllib3.exceptions" not in output
     return output
-
-
-def on_status(**fields: Any) -> list[Fault]:
-    """The same fault on both ways to read a run's status: the summary and the status."""
-    return [Fault("run", **fields), Fault("run_status", **fields)]
 
 
 def timed(run: RunPytest, *args: str) -> tuple[pytest.RunResult, float]:
