@@ -225,13 +225,12 @@ class Runner:
         try:
             run_id = self.client.run_now(schedule.id, request.variables)
         except LeapworkError:
-            with self._lock:
-                del self._unanswered[id(trigger)]
+            self.forget(trigger)
             raise
         # Anything else (Ctrl-C, pytest-timeout) cut the request off: the trigger stays
         # unanswered, for ``find_and_stop`` to look for the run it may have made.
         with self._lock:
-            del self._unanswered[id(trigger)]
+            self._unanswered.pop(id(trigger), None)  # found by ``find_and_stop`` meanwhile?
             self._known_run_ids.add(run_id.lower())
             closed = self._closed
         if closed:  # the session ended while this runNow was on its way
@@ -487,7 +486,8 @@ class Runner:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=1)
-        for pool in (self._poll_pool, self._fetch_pool, self._calls):
+        # ``_calls`` stays open: a run whose runNow is answered after this is still stopped.
+        for pool in (self._poll_pool, self._fetch_pool):
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
         self.client.close()
@@ -704,7 +704,7 @@ class Runner:
 
         try:
             ids = self._within(until, collect, "collecting the flows after the stop")
-        except LeapworkError as exc:
+        except (LeapworkError, RuntimeError) as exc:  # RuntimeError: the runner was closed
             log.debug("run %s: could not collect flows after stop: %s", handle.run_id, exc)
             ids = known
         self._finish(handle, ids, stopped_reason=reason)
