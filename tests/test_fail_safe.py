@@ -18,7 +18,6 @@ import pytest
 import pytest_leapwork.client as client_module
 import pytest_leapwork.runner as runner_module
 from pytest_leapwork.emulator import EmulatorServer, Fault
-from pytest_leapwork.emulator.routes import ENDPOINTS
 
 from .conftest import FAST, RunPytest, on_status
 
@@ -131,10 +130,7 @@ def test_sigterm_stops_and_lists_every_run(
 
 # -- 2. A runNow cut off before its answer: its run is found and stopped, or named -----------
 
-RUN_IDS_SERVED = "schedule_run_ids" in ENDPOINTS
 
-
-@pytest.mark.skipif(not RUN_IDS_SERVED, reason="the emulator does not list a schedule's runs")
 def test_ctrl_c_during_run_now_finds_and_stops_the_run(
     pytester: pytest.Pytester, emulator: EmulatorServer, processes: list[subprocess.Popen[str]]
 ) -> None:
@@ -151,7 +147,6 @@ def test_ctrl_c_during_run_now_finds_and_stops_the_run(
     assert f"run {run.run_id} stopped (its runNow was cut off (interrupted)" in out
 
 
-@pytest.mark.skipif(not RUN_IDS_SERVED, reason="the emulator does not list a schedule's runs")
 def test_pytest_timeout_during_run_now_finds_and_stops_the_run(
     pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
 ) -> None:
@@ -186,8 +181,7 @@ def test_run_now_cut_off_where_runs_cannot_be_listed_names_the_schedule(
     pytester: pytest.Pytester, emulator: EmulatorServer, processes: list[subprocess.Popen[str]]
 ) -> None:
     emulator.add_fault(Fault("run_now", action="answer_late", delay=5))
-    if RUN_IDS_SERVED:
-        emulator.add_fault(Fault("schedule_run_ids", status=404, times=0))
+    emulator.add_fault(Fault("schedule_run_ids", status=404, times=0))
     pytester.makepyfile(ONE_SLOW)
     process = start_pytest(pytester, emulator)
     processes.append(process)
