@@ -321,6 +321,17 @@ class Runner:
             until = (max(now, handle.deadline) if reason == "timeout" else now) + STOP_GRACE_SECONDS
             cause = self._silence(handle, now) if reason == "timeout" else None
             handle.stop_reason = reason
+            if cause is not None and handle.status == FINISHED:
+                # The controller said the run finished; its flows could not be read.
+                self._fail(
+                    handle,
+                    RunLost(
+                        f"run {handle.run_id} finished, but the controller gave no usable "
+                        f"answer about its flows before its timeout of "
+                        f"{handle.request.timeout:g}s passed: {cause}"
+                    ),
+                )
+                return
             handle.stop_error = self.stop_run_id(handle.run_id, until, handle.schedule.title)
             if cause is not None:
                 # Nothing usable was heard of the run lately: its outcome is unknown, not

@@ -385,6 +385,14 @@ def test_a_hung_request_ends_with_the_deadline_and_grace(
     # Deadline 1 s, the waiting test's slack, then the stop's grace; never the minutes of
     # read timeouts and retries the hung request would take.
     assert elapsed < 1 + runner_module.DEADLINE_SLACK_SECONDS + short_stop_grace + 5
+    if case == "run-item":
+        result.stdout.fnmatch_lines(
+            [
+                "*'Smoke Login' (run *) could not be followed: run * finished, but the "
+                "controller gave no usable answer about its flows before its timeout of 1s "
+                "passed: the controller did not answer GET /runItems/{id} and keyframes for*"
+            ]
+        )
     if case == "stop":
         result.stdout.fnmatch_lines(
             [
