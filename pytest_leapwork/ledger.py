@@ -8,6 +8,7 @@ that started and never ended. No pytest import here.
 
 from __future__ import annotations
 
+import glob
 import os
 from dataclasses import dataclass
 
@@ -36,6 +37,19 @@ class RunLedger:
         line = "\t".join(f.replace("\t", " ").replace("\n", " ") for f in fields) + "\n"
         with open(self.path, "a", encoding="utf-8") as file:
             file.write(line)
+
+    @staticmethod
+    def run_ids_in(directory: str) -> set[str]:
+        """Every RunId the ledgers in ``directory`` name (the whole session's, under xdist)."""
+        run_ids: set[str] = set()
+        for path in glob.glob(os.path.join(directory, "*.runs")):
+            try:
+                with open(path, encoding="utf-8") as file:
+                    lines = file.read().splitlines()
+            except OSError:
+                continue
+            run_ids.update(line.split("\t")[1] for line in lines if line.startswith("start\t"))
+        return run_ids
 
     def unfinished(self) -> list[LedgerEntry]:
         """Runs that started and never ended, oldest first; the file is consumed."""

@@ -204,6 +204,8 @@ class Runner:
         self._calls = DaemonPool("leapwork-call")
         #: RunIds this runner was given, and runNow requests not answered (yet).
         self._known_run_ids: set[str] = set()
+        #: RunIds other processes of the session were given (xdist workers' ledgers).
+        self.known_elsewhere: Callable[[], set[str]] = set
         self._unanswered: dict[int, UnansweredTrigger] = {}
         #: Called with each run once it is triggered, and once it has ended (any way).
         self.on_started: list[Callable[[RunHandle], None]] = []
@@ -464,9 +466,10 @@ class Runner:
         ids = self._within(
             until, lambda: self.client.schedule_run_ids(schedule_id), "GET /schedules/{id}/runIds"
         )
+        elsewhere = {run_id.lower() for run_id in self.known_elsewhere()}
         for run_id in ids:
             with self._lock:
-                if run_id.lower() in self._known_run_ids:
+                if run_id.lower() in self._known_run_ids | elsewhere:
                     continue
             status = self._within(
                 until, partial(self.status_client.run_status, run_id), "GET /run/{id}/status"

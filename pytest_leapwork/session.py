@@ -275,6 +275,9 @@ class LeapworkSession:
                     runner.on_started.append(self.triggered.append)
                     runner.on_finished.append(self._list_if_not_stopped)
                     ledger = self._own_ledger()
+                    directory = self._worker_input.get(WORKER_LEDGER)
+                    if directory is not None:
+                        runner.known_elsewhere = lambda: RunLedger.run_ids_in(directory)
                     if ledger is not None:
                         runner.on_started.append(ledger.started)
                         runner.on_finished.append(ledger.ended)
