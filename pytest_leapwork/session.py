@@ -331,7 +331,10 @@ class LeapworkSession:
     def _list_if_not_stopped(self, handle: RunHandle) -> None:
         """A run that ended while the plugin could not stop it is listed (it may execute on)."""
         if handle.stop_error:
-            self.add_stopped(StoppedRun.of(handle, handle.stop_reason or "stopped"))
+            reason = handle.stop_reason or "stopped"
+            if reason == "timeout":
+                reason = f"its timeout of {handle.request.timeout:g}s passed"
+            self.add_stopped(StoppedRun.of(handle, reason))
 
     def stop_now(self, handle: RunHandle, reason: str) -> None:
         """Stop one run at once (its test was interrupted) and list it as stopped."""

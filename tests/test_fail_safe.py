@@ -215,7 +215,8 @@ def test_stop_answered_not_completed_is_not_claimed(
             f"*'Slow' did not finish within its timeout of 0.5s and could not be stopped*"
             f"OperationCompleted false 3 times*still says Executing*run {run.run_id}*",
             "*leapwork: runs that may still be executing on the controller*",
-            f"*test_slow: schedule 'Slow', run {run.run_id}: timeout; it could not be stopped*",
+            f"*test_slow: schedule 'Slow', run {run.run_id}: its timeout of 0.5s passed; it could "
+            "not be stopped*",
         ]
     )
     # The runs table does not say stopped either.
