@@ -101,6 +101,17 @@ class InterruptGuard:
         os._exit(EXIT_INTERRUPTED)
 
 
+def hide_handler_frame(error: BaseException) -> None:
+    """Cut the guard's own frame off the KeyboardInterrupt it raised for a Ctrl-C, so that
+    pytest shows where the session was when Ctrl-C came, not this module."""
+    previous, tb = None, error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        previous, tb = tb, tb.tb_next
+    handler = InterruptGuard._on_signal.__code__
+    if previous is not None and tb is not None and tb.tb_frame.f_code is handler:
+        previous.tb_next = None
+
+
 class XdistControllerGuard:
     """On the xdist controller: a SIGTERM goes on to the workers that hold runs.
 

@@ -26,7 +26,7 @@ import pytest
 
 from . import config as cfg
 from .errors import LeapworkError
-from .interrupts import TERMINATED
+from .interrupts import TERMINATED, hide_handler_frame
 from .junit_flows import NotStarted, RecordedRun, write_report
 from .marker import (
     MARKER,
@@ -476,6 +476,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             # told "stop" instead, it ends the whole session with this reason.
             output["exitstatus"] = int(pytest.ExitCode.TESTS_FAILED)
             output["shouldstop"] = TERMINATED
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    hide_handler_frame(excinfo.value)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

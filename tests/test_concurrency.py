@@ -244,6 +244,7 @@ def test_ctrl_c_stops_runs_in_flight(pytester: pytest.Pytester, emulator: Emulat
     assert process.returncode == pytest.ExitCode.INTERRUPTED, out
     assert all(r.stopped for r in emulator.runs), out
     assert "KeyboardInterrupt" in out
+    assert "interrupts.py" not in out  # where the session was, not the plugin's handler
     assert "runs stopped at session end" in out
     for run in emulator.runs:
         assert run.run_id in out
