@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -401,3 +402,42 @@ def test_a_hung_request_ends_with_the_deadline_and_grace(
                 "PUT /run/{id}/stop: no answer in time*"
             ]
         )
+
+
+def test_lookup_passes_over_runs_another_xdist_worker_was_given(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """Under xdist the lookup must not take another worker's newer run of the schedule for
+    the cut-off one: the workers' ledgers name every run the session was given."""
+    from pytest_leapwork.client import LeapworkClient
+    from pytest_leapwork.ledger import RunLedger
+    from pytest_leapwork.runner import Runner, RunRequest
+
+    emulator.add_fault(Fault("run_now", action="answer_late", delay=3))
+    runner = Runner(LeapworkClient(emulator.url, emulator.access_key))
+    other_worker = LeapworkClient(emulator.url, emulator.access_key)
+
+    def ctrl_c(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, ctrl_c)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)  # a real signal cuts runNow off, as Ctrl-C does
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.start(RunRequest("Slow", {}, 60))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    [ours] = emulator.runs
+    [trigger] = runner.unanswered()
+    newer = other_worker.run_now(ours.schedule_id, {})  # another worker's run, after ours
+    (tmp_path / "gw1.runs").write_text(f"start\t{newer}\tSlow\ttest_b.py::test_b\n")
+    runner.known_elsewhere = lambda: RunLedger.run_ids_in(str(tmp_path))
+    try:
+        outcome = runner.find_and_stop(trigger)
+    finally:
+        runner.close()
+        other_worker.close()
+    assert outcome.run_id == ours.run_id and outcome.problem is None
+    assert emulator.run(ours.run_id).stopped
+    assert not emulator.run(newer).stopped
