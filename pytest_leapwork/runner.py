@@ -100,6 +100,8 @@ class RunHandle:
     stop_reason: str | None = None
     #: The request the poller is waiting for about this run, and since when.
     asking: tuple[str, float] | None = None
+    #: Whether the poller stopped the run for passing its deadline while a look was stuck.
+    overdue_stop: bool = False
     #: Items the controller counts for the run so far, and how many of them failed.
     items_total: int | None = None
     items_failed: int | None = None
@@ -530,9 +532,18 @@ class Runner:
                 for handle in due:
                     handle.busy = True
                 waits = [h.next_poll_at - now for h in self._active if not h.busy]
+                # A look stuck on a silent controller must not keep a run executing past its
+                # deadline until a test waits for it: stop it from here (once).
+                stuck = [h for h in self._active if h.busy and not h.overdue_stop]
+                overdue = [h for h in stuck if now >= h.deadline + DEADLINE_SLACK_SECONDS]
+                for handle in overdue:
+                    handle.overdue_stop = True
+                waits += [h.deadline + DEADLINE_SLACK_SECONDS - now for h in stuck]
             for handle in due:
                 future = self._poll_pool.submit(self._poll, handle)
                 future.add_done_callback(partial(self._after_poll, handle))
+            for handle in overdue:
+                self._calls.submit(self.stop, handle, "timeout")
             timeout = max(0.0, min(waits)) if waits else None
             self._wake.wait(timeout)
             self._wake.clear()

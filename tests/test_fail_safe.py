@@ -441,3 +441,31 @@ def test_lookup_passes_over_runs_another_xdist_worker_was_given(
     assert outcome.run_id == ours.run_id and outcome.problem is None
     assert emulator.run(ours.run_id).stopped
     assert not emulator.run(newer).stopped
+
+
+def test_run_past_its_deadline_is_stopped_though_no_test_waits_for_it_yet(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    """Started ahead, its status request stuck: stopped at its deadline, not at its test's turn."""
+    for fault in on_status(action="slow", delay=120, times=0):
+        emulator.add_fault(fault)
+    pytester.makepyfile(
+        """
+        import time
+        import pytest
+
+        def test_first_takes_a_while():
+            time.sleep(4)
+
+        @pytest.mark.leapwork_schedule("Slow", timeout=1)
+        def test_later(leapwork_schedule):
+            pass
+        """
+    )
+    started = time.monotonic()
+    result = run_pytest()
+    result.assert_outcomes(passed=1, errors=1)
+    [run] = emulator.runs
+    assert run.stopped_at is not None
+    assert run.stopped_at - started < 3.5, "stopped only when its test came to wait"
+    result.stdout.fnmatch_lines(["*did not answer GET /run/{id} for*; it was stopped*"])
