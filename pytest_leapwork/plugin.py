@@ -568,6 +568,7 @@ class Reporting:
             if runs or not_started or report:
                 parts = [count_line(runs, not_started), *([report] if report else [])]
                 terminalreporter.write_line("leapwork: " + "; ".join(parts))
+            self.write_left_executing(terminalreporter)
             self.write_problems(terminalreporter)
             return
         if runs or not_started:
@@ -583,6 +584,13 @@ class Reporting:
                     f"{entry.nodeid or '-'}: schedule {entry.schedule!r}, "
                     f"run {entry.run_id} stopped ({entry.reason})"
                 )
+        self.write_left_executing(terminalreporter)
+        if self.report_path:
+            terminalreporter.write_sep("-", f"leapwork per-flow report: {self.report_path}")
+        self.write_problems(terminalreporter)
+
+    def write_left_executing(self, terminalreporter: Any) -> None:
+        """Runs the plugin could not stop: said even under -q, they hold agents for nothing."""
         left = [s for s in self.session.stopped if not s.stopped]
         if left:
             terminalreporter.write_sep(
@@ -593,9 +601,6 @@ class Reporting:
                     f"{entry.nodeid or '-'}: schedule {entry.schedule!r}, "
                     f"run {entry.run_id or '(RunId unknown)'}: {entry.reason}"
                 )
-        if self.report_path:
-            terminalreporter.write_sep("-", f"leapwork per-flow report: {self.report_path}")
-        self.write_problems(terminalreporter)
 
     def write_problems(self, terminalreporter: Any) -> None:
         for problem in self.problems:

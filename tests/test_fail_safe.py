@@ -226,6 +226,22 @@ def test_stop_answered_not_completed_is_not_claimed(
     assert emulator.count_requests("stop_run") == runner_module.STOP_ATTEMPTS
 
 
+def test_runs_left_executing_are_said_under_q(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    emulator.add_fault(Fault("stop_run", action="wrong_shape", body=NOT_STOPPED, times=0))
+    pytester.makepyfile(ONE_SLOW.replace('"Slow"', '"Slow", timeout=0.5'))
+    result = run_pytest("-q")
+    result.assert_outcomes(failed=1)
+    [run] = emulator.runs
+    result.stdout.fnmatch_lines(
+        [
+            "*leapwork: runs that may still be executing on the controller*",
+            f"*test_slow: schedule 'Slow', run {run.run_id}: its timeout of 0.5s passed*",
+        ]
+    )
+
+
 def test_stop_not_completed_once_is_asked_again(
     pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
 ) -> None:
