@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from .runner import RunHandle, Runner, RunRequest, TriggerOutcome
 
 log = logging.getLogger("pytest_leapwork")
+#: Why runs still in flight when the session ends are stopped.
+SESSION_END = "stopped at session end"
 
 # Keys of xdist's workerinput that carry the controller from the xdist controller process.
 WORKER_CONTROLLER = "leapwork_controller"
@@ -334,6 +336,8 @@ class LeapworkSession:
             reason = handle.stop_reason or "stopped"
             if reason == "timeout":
                 reason = f"its timeout of {handle.request.timeout:g}s passed"
+            elif reason == SESSION_END:
+                reason = "the session ended"
             self.add_stopped(StoppedRun.of(handle, reason))
 
     def stop_now(self, handle: RunHandle, reason: str) -> None:
@@ -354,7 +358,7 @@ class LeapworkSession:
         assert self._ahead is not None
         interrupted = TERMINATED if self.terminated else "interrupted"
         not_taken = {id(h) for h in self._ahead.not_taken()}
-        for handle in self._runner.stop_all("stopped at session end"):
+        for handle in self._runner.stop_all(SESSION_END):
             reason = "its test did not run" if id(handle) in not_taken else interrupted
             self.add_stopped(StoppedRun.of(handle, reason))
         self.recover_triggers(f"its runNow was cut off ({interrupted})")
