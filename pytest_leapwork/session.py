@@ -302,10 +302,8 @@ class LeapworkSession:
     def take(self, key: str, request: RunRequest) -> RunHandle:
         try:
             return self.ahead.take(key, request)
-        except Exception:
-            raise
-        except KeyboardInterrupt:
-            raise  # the session ends: its finish looks for the run
+        except (Exception, KeyboardInterrupt):
+            raise  # an error of the run's own; or the session ends, and its finish looks
         except BaseException as exc:
             # pytest-timeout (or the like) cut the trigger off, and the session goes on:
             # the run the controller may have made is looked for and stopped now.
