@@ -263,6 +263,7 @@ class Runner:
         now = self._clock()
         handle = RunHandle(request, schedule, run_id, triggered_at=now - age, next_poll_at=now)
         with self._lock:
+            self._known_run_ids.add(run_id.lower())
             if self._closed:
                 raise RuntimeError("runner is closed")
             self._active.append(handle)
