@@ -24,8 +24,10 @@ from typing import Any
 
 import pytest
 
+from . import artifacts, selection
 from . import config as cfg
 from .errors import LeapworkError
+from .flows import FLOW_MARKER, FLOW_MARKER_HELP, flow_spec
 from .junit_flows import NotStarted, RecordedRun, write_report
 from .marker import (
     MARKER,
@@ -79,6 +81,8 @@ SESSION = pytest.StashKey[LeapworkSession]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
     add_order_option(parser)
+    selection.add_options(parser)
+    artifacts.add_options(parser)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -89,6 +93,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
+    config.addinivalue_line("markers", FLOW_MARKER_HELP)
     try:
         settings = resolve_settings(config, os.environ)
     except cfg.SettingsError as exc:
@@ -106,6 +111,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION] = session
     if not keep_order(config):
         config.pluginmanager.register(MarkedLast(lambda item: ITEM_STATE in item.stash))
+    selection.register(config, session)  # --leapwork-select: items without test functions
+    artifacts.register(config, session)  # --leapwork-artifacts: failing flows' videos
     if hasattr(config, "workerinput"):
         from .xdist_plan import XdistWorker  # one plan for the whole xdist session
 
@@ -171,11 +178,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     explicit = {id(item): FIXTURE in getattr(item, "fixturenames", ()) for item in items}
     for item in items:
         markers = list(item.iter_markers_with_node(MARKER))
-        if not markers:
+        flow_markers = list(item.iter_markers_with_node(FLOW_MARKER))
+        if not markers and not flow_markers:
             if explicit[id(item)]:
                 item.stash[REQUESTED_WITHOUT_MARKER] = True
             continue
-        item.stash[ITEM_STATE] = read_marker(markers)
+        if flow_markers:
+            item.stash[ITEM_STATE] = read_flow_marker(markers, flow_markers)
+        else:
+            item.stash[ITEM_STATE] = read_marker(markers)
         fixturenames = getattr(item, "fixturenames", None)
         if fixturenames is not None and FIXTURE not in fixturenames:
             fixturenames.append(FIXTURE)
@@ -198,6 +209,15 @@ def read_marker(markers: list[tuple[Any, pytest.Mark]]) -> ItemState:
     except MarkerError as exc:
         return ItemState(spec=None, error=exc)
     return ItemState(spec=spec, error=None)
+
+
+def read_flow_marker(
+    markers: list[tuple[Any, pytest.Mark]], flow_markers: list[tuple[Any, pytest.Mark]]
+) -> ItemState:
+    try:
+        return ItemState(spec=flow_spec(markers, flow_markers), error=None)
+    except MarkerError as exc:
+        return ItemState(spec=None, error=exc)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -295,7 +315,7 @@ def build_request(item: pytest.Item, spec: ScheduleSpec, fixture_variables: Any)
     check_query_length(variables, f"variables of {item.nodeid}")
     settings = item.config.stash[SESSION].settings
     timeout = spec.timeout if spec.timeout is not None else settings.timeout
-    return RunRequest(spec.schedule, variables, timeout, label=item.nodeid)
+    return RunRequest(spec.schedule, variables, timeout, label=item.nodeid, flow=spec.flow)
 
 
 @pytest.fixture
@@ -335,7 +355,7 @@ def leapwork_schedule(
     except MarkerError as exc:
         problem = str(exc)
     except LeapworkError as exc:
-        problem = f"Leapwork schedule {state.spec.schedule!r} could not be started: {exc}"
+        problem = f"{state.spec.described} could not be started: {exc}"
     if problem is not None:  # failed outside the except block: no chained traceback
         state.not_started = problem
         pytest.fail(problem, pytrace=False)

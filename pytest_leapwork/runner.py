@@ -32,6 +32,7 @@ from .schedules import ScheduleDirectory
 
 if TYPE_CHECKING:  # requests is imported only once a run is made
     from .client import LeapworkClient
+    from .flows import FlowTarget
 
 log = logging.getLogger("pytest_leapwork")
 T = TypeVar("T")
@@ -56,6 +57,8 @@ class RunRequest:
     variables: Mapping[str, str]
     timeout: float
     label: str = ""
+    #: One flow on one agent (``leapwork_flow``) instead of the schedule.
+    flow: FlowTarget | None = None
 
 
 @dataclass(eq=False)
@@ -164,8 +167,14 @@ class Runner:
 
     def start(self, request: RunRequest) -> RunHandle:
         """Resolve the schedule and trigger it; the handle is then followed in the background."""
-        schedule = self.schedules.resolve(request.schedule)
-        run_id = self.client.run_now(schedule.id, request.variables)
+        if request.flow is not None:
+            schedule = request.flow.temporary_schedule()
+            run_id = self.client.run_flow(
+                request.flow.flow_id, request.flow.agent_id, request.variables
+            )
+        else:
+            schedule = self.schedules.resolve(request.schedule)
+            run_id = self.client.run_now(schedule.id, request.variables)
         now = self._clock()
         handle = RunHandle(
             request=request,
