@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .marker import MARKER, MarkerError, ScheduleSpec, normalize_variables, parse_timeout
-from .models import Schedule
+from .models import TEMPORARY, Schedule
 from .schedules import looks_like_id
 
 FLOW_MARKER = "leapwork_flow"
@@ -36,7 +36,7 @@ class FlowTarget:
 
     def temporary_schedule(self) -> Schedule:
         """What stands for the schedule the controller makes for the run."""
-        return Schedule(id="", title=self.label, type="TemporaryScheduleInfo")
+        return Schedule(id="", title=self.label, type=TEMPORARY)
 
 
 def parse_flow_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> ScheduleSpec:

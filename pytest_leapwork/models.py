@@ -24,6 +24,8 @@ PASSED_FLOW_STATUSES = frozenset({"Passed", "Pass"})
 DONE_STATUS = "Done"
 # The only run status after which nothing changes any more.
 FINISHED = "Finished"
+#: The type of the schedules the controller makes to run one flow on one agent.
+TEMPORARY = "TemporaryScheduleInfo"
 # Keyframe levels that are noise in a failure message (every vendor client drops them).
 SILENT_KEYFRAME_LEVELS = frozenset({"", "trace"})
 
@@ -40,7 +42,7 @@ class Schedule:
     @property
     def is_temporary(self) -> bool:
         """Temporary schedules are made by run-flow calls and are never matched by title."""
-        return self.type == "TemporaryScheduleInfo"
+        return self.type == TEMPORARY
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,9 @@ class RunSummary:
     status: str | None
     total: int | None
     failed: int | None
+    #: The run's schedule; for a run of one flow, the temporary schedule the controller made.
+    schedule_id: str | None = None
+    schedule_title: str | None = None
 
 
 def _count(value: Any) -> int | None:
@@ -259,10 +264,14 @@ def _count(value: Any) -> int | None:
 def parse_run_summary(data: Any) -> RunSummary:
     summary = _require_object(data, "run summary")
     status = _get(summary, "Status")
+    schedule = _get(summary, "Schedule")
+    schedule = schedule if isinstance(schedule, Mapping) else {}
     return RunSummary(
         status=_title(status) or None,
         total=_count(_get(summary, "Total")),
         failed=_count(_get(summary, "Failed")),
+        schedule_id=_text(_get(schedule, "ScheduleId", "Id")) or None,
+        schedule_title=_text(_get(schedule, "ScheduleTitle", "Title")) or None,
     )
 
 

@@ -27,7 +27,7 @@ from .errors import (
     NotFound,
     RunLost,
 )
-from .models import FINISHED, FlowResult, LeapworkRun, Schedule
+from .models import FINISHED, TEMPORARY, FlowResult, LeapworkRun, Schedule
 from .schedules import ScheduleDirectory
 
 if TYPE_CHECKING:  # requests is imported only once a run is made
@@ -432,6 +432,11 @@ class Runner:
             else:
                 if summary.status is not None:
                     handle.items_total, handle.items_failed = summary.total, summary.failed
+                    if handle.request.flow is not None and summary.schedule_title:
+                        # The temporary schedule the controller made for the flow: its name.
+                        handle.schedule = Schedule(
+                            summary.schedule_id or "", summary.schedule_title, True, TEMPORARY
+                        )
                     return summary.status
                 self._run_summary_supported = False
         return self.client.run_status(handle.run_id)
