@@ -128,7 +128,9 @@ class ArtifactSaver:
     def run_ended(self, handle: RunHandle) -> None:
         """On the poller thread: start saving the flows that did not pass, return at once."""
         run = handle.result
-        if run is not None:
+        # A run stopped because the session ends (or its test was cut off) has no test
+        # to report on; a run stopped at its timeout does, and its video shows where it hung.
+        if run is not None and run.stopped_reason in (None, "timeout"):
             for flow in run.failed_flows:
                 self._submit(run, flow)
 

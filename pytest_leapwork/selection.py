@@ -163,7 +163,12 @@ def _no_match_message(
 def item_names(selected: Sequence[PlacedSchedule]) -> list[str]:
     """Each schedule's test name: its title, or its folder path where titles repeat."""
     titles = Counter(p.schedule.title for p in selected)
-    names = [p.schedule.title if titles[p.schedule.title] == 1 else p.path for p in selected]
+    names = [
+        # "::" separates node names in a test id; an untitled schedule goes by its id.
+        (p.schedule.title if titles[p.schedule.title] == 1 else p.path).replace("::", ":")
+        or p.schedule.id
+        for p in selected
+    ]
     repeated = Counter(names)
     return [
         f"{name} ({p.schedule.id})" if repeated[name] > 1 else name
@@ -248,13 +253,16 @@ class ScheduleSelection:
 
     def listing(self) -> list[PlacedSchedule]:
         """The schedules, listed at most once per session (handed over on an xdist worker)."""
-        if self.worker_input is not None and WORKER_SELECTION in self.worker_input:
-            handed = self.worker_input[WORKER_SELECTION]
-            if "error" in handed:
-                raise SelectionError(handed["error"])
-            return from_data(handed["schedules"])
         if self._listed is None:
-            self._listed = list_schedules(self.session)
+            if self.worker_input is not None and WORKER_SELECTION in self.worker_input:
+                handed = self.worker_input[WORKER_SELECTION]
+                if "error" in handed:
+                    raise SelectionError(handed["error"])
+                self._listed = from_data(handed["schedules"])
+            else:
+                self._listed = list_schedules(self.session)
+            # The selected tests name their schedules by id: resolve them from this listing.
+            self.session.runner.schedules.prime([p.schedule for p in self._listed])
         return self._listed
 
     def worker_data(self) -> dict[str, Any]:

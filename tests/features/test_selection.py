@@ -67,6 +67,7 @@ def test_selected_schedules_run_as_marked_tests(
         CHECKOUT: {"URL": BROKEN, "Browser": "a=b"},
     }
     assert emulator.count_requests("schedules_hierarchy") == 1
+    assert emulator.count_requests("schedules") == 0  # runs resolve from that one listing
     cases = {
         case.get("name"): (case.get("classname"), case.find("properties/property"))
         for case in ET.parse(pytester.path / "out.xml").getroot().iter("testcase")
