@@ -234,7 +234,7 @@ class LeapworkSelection(pytest.Collector):
         return items
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
-        if isinstance(excinfo.value, LeapworkError):
+        if isinstance(excinfo.value, (LeapworkError, SettingsError)):
             return f"leapwork: {excinfo.value}"
         return str(super().repr_failure(excinfo))
 

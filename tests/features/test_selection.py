@@ -183,6 +183,15 @@ def test_unreachable_controller_is_a_collection_error(pytester: pytest.Pytester)
     assert result.ret == pytest.ExitCode.INTERRUPTED
 
 
+def test_no_controller_is_a_collection_error_saying_what_to_configure(
+    pytester: pytest.Pytester,
+) -> None:
+    result = pytester.runpytest("--leapwork-select=*", *FAST)
+    result.stdout.fnmatch_lines(["leapwork: *no controller is configured: pass --leapwork-contr*"])
+    assert "Traceback" not in result.stdout.str()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+
+
 def test_without_the_hierarchy_endpoint_titles_are_matched(
     pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
 ) -> None:
