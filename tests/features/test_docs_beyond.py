@@ -52,7 +52,11 @@ def test_the_artifacts_command_saves_and_links_as_the_page_shows(
         ]
     )
     root = ET.parse(pytester.path / "reports" / "leapwork.xml").getroot()
-    [out] = [case.findtext("system-out") for case in root.iter("testcase") if case.find("failure") is not None]
+    [out] = [
+        case.findtext("system-out")
+        for case in root.iter("testcase")
+        if case.find("failure") is not None
+    ]
     assert re.fullmatch(
         r"\[\[ATTACHMENT\|\.\./leapwork-artifacts/Smoke-Login_\w{8}/Log-In_\w{8}\.webm\]\]\n"
         r"\[\[ATTACHMENT\|\.\./leapwork-artifacts/Smoke-Login_\w{8}/Log-In_\w{8}\.keyframes\.json\]\]",
