@@ -237,3 +237,15 @@ def test_selection_skips_temporary_and_deduplicates() -> None:
     assert chosen == [one]
     twins = [PlacedSchedule(Schedule("x", "T"), ("F",)), PlacedSchedule(Schedule("y", "T"), ("F",))]
     assert item_names(twins) == ["F/T (x)", "F/T (y)"]
+
+
+def test_selected_schedules_are_triggered_ahead(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    """The second test's run starts while the first test still waits for its slow run."""
+    result = run_pytest("--leapwork-select=Nightly/*", "--leapwork-select=Checkout", "-v")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["leapwork::Slow Nightly FAILED*", "leapwork::Checkout PASSED*"])
+    slow, checkout = sorted(emulator.runs, key=lambda run: run.schedule_title != "Slow Nightly")
+    assert slow.end_at is not None
+    assert checkout.created_at < slow.end_at
