@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+import requests
 
 from pytest_leapwork.emulator import EmulatorServer
 from pytest_leapwork.emulator.scenario import default_flow_id
@@ -144,3 +145,27 @@ def test_unknown_flow_is_a_setup_error_naming_flow_and_agent(
             "PUT /flows/{id}/agent/{id} answered HTTP 404*"
         ]
     )
+
+
+def test_is_delete_variable_removes_the_temporary_schedule(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    """The documented isDelete=true goes with the variables; the controller cleans up."""
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.leapwork_flow("{LOG_IN_FLOW}", agent="{AGENT_ONE}",
+                                   variables={{"isDelete": True}})
+        def test_flow(leapwork_schedule):
+            assert leapwork_schedule.passed
+        """
+    )
+    run_pytest().assert_outcomes(passed=1)
+    [put] = [r for r in emulator.requests if r.endpoint == "run_flow"]
+    assert put.query == [("isDelete", "true")]
+    listed = requests.get(
+        f"{emulator.url}/api/v4/schedules", headers={"AccessKey": emulator.access_key}, timeout=10
+    ).json()
+    temporary = [s["Id"] for s in listed if s["Type"] == "TemporaryScheduleInfo"]
+    assert temporary == ["22222222-aaaa-4bbb-8ccc-00000000ffff"]  # the scenario's own only
