@@ -1,7 +1,9 @@
 """pytest-leapwork: what happens to a test marked ``@pytest.mark.leapwork_schedule``.
 
-1. Collection: the marker is read and checked; the test gets the ``leapwork_schedule``
-   fixture even if it does not ask for it, and moves after the unmarked tests (``ordering``).
+1. Collection: the marker is read and checked (``leapwork_flow`` names one flow on one agent
+   instead of a schedule; ``--leapwork-select`` adds marked tests of its own); the test gets
+   the ``leapwork_schedule`` fixture even if it does not ask for it, and moves after the
+   unmarked tests (``ordering``).
 2. Just before the first test runs, runs whose variables are already known are triggered
    ahead (a bounded number at once), so schedules execute on the controller concurrently
    while the unmarked tests run (under xdist, one plan for all workers: ``xdist_plan``).
