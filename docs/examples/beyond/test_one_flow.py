@@ -1,4 +1,4 @@
-"""Run one flow on one agent: no schedule of its own needed (the controller makes a temporary one)."""
+"""Run one flow on one agent: the controller makes a temporary schedule for it."""
 
 import pytest
 
