@@ -40,7 +40,7 @@ from .marker import (
     normalize_variables,
     parse_marker,
 )
-from .models import LeapworkRun, Schedule
+from .models import LeapworkRun, PlacedSchedule
 from .options import add_options, resolve_settings
 from .ordering import MarkedLast, add_order_option, keep_order
 from .progress import Progress
@@ -148,7 +148,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
             )
         session = LeapworkSession(settings)
         try:
-            schedules = session.runner.schedules.all()
+            schedules = selection.list_schedules(session)  # with folders, for patterns
         finally:
             session.close()
     except (cfg.SettingsError, LeapworkError) as exc:
@@ -158,9 +158,18 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return 0
 
 
-def schedule_listing(schedules: list[Schedule]) -> list[str]:
-    rows = [("title", "id", "enabled")]
-    rows += [(s.title, s.id, "yes" if s.enabled else "no") for s in schedules if not s.is_temporary]
+def schedule_listing(schedules: list[PlacedSchedule]) -> list[str]:
+    rows = [("title", "folder", "id", "enabled")]
+    rows += [
+        (
+            p.schedule.title,
+            "/".join(p.folders) or "-",
+            p.schedule.id,
+            "yes" if p.schedule.enabled else "no",
+        )
+        for p in schedules
+        if not p.schedule.is_temporary
+    ]
     return aligned(rows)
 
 

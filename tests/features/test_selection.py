@@ -249,3 +249,21 @@ def test_selected_schedules_are_triggered_ahead(
     slow, checkout = sorted(emulator.runs, key=lambda run: run.schedule_title != "Slow Nightly")
     assert slow.end_at is not None
     assert checkout.created_at < slow.end_at
+
+
+def test_listing_shows_the_folders_patterns_match(
+    pytester: pytest.Pytester, controller_args: list[str], emulator: EmulatorServer
+) -> None:
+    result = pytester.runpytest(*controller_args, "--leapwork-schedules")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "title  *folder  *id  *enabled",
+            f"Login  *Regression/Smoke  *{LOGIN}  yes",
+            "Old Suite  *Regression  *22222222-aaaa-4bbb-8ccc-000000000005  no",
+        ]
+    )
+    assert "00000000ffff" not in result.stdout.str()  # temporary
+    emulator.add_fault(Fault(endpoint="schedules_hierarchy", status=404, times=0))
+    result = pytester.runpytest(*controller_args, "--leapwork-schedules")
+    result.stdout.fnmatch_lines([f"Login  *-  *{LOGIN}  yes"])
