@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import config as cfg
-from .errors import LeapworkError
+from .errors import LeapworkError, NotFound
 from .models import FlowResult, LeapworkRun
 
 if TYPE_CHECKING:
@@ -162,7 +162,9 @@ class ArtifactSaver:
                 )
             except LeapworkError as exc:
                 video_problem = str(exc)
-                log.warning("no video for flow %r of run %s: %s", flow.title, run.run_id, exc)
+                # 404: recorded without video, a choice in Studio rather than a problem.
+                level = logging.INFO if isinstance(exc, NotFound) else logging.WARNING
+                log.log(level, "no video for flow %r of run %s: %s", flow.title, run.run_id, exc)
             if not flow.keyframes:  # failed by a hook's verdict: not fetched with the run
                 try:
                     flow.keyframes = self._client.keyframes(flow.run_item_id)
