@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from pytest_leapwork import client as client_module
 from pytest_leapwork.client import LeapworkClient
 from pytest_leapwork.emulator import EmulatorServer
+from pytest_leapwork.emulator.faults import Fault
 from pytest_leapwork.errors import ArtifactTooLarge
 
 from ..conftest import RunPytest
@@ -189,3 +191,34 @@ def test_a_streamed_video_over_the_cap_leaves_no_file(httpserver: Any, tmp_path:
     )
     path = client.download_video("item-1", str(tmp_path / "clip"), 2500)
     assert path == str(tmp_path / "clip.mp4") and Path(path).read_bytes() == b"abc"
+
+
+@pytest.mark.parametrize(
+    ("fault", "problem"),
+    [
+        (Fault(endpoint="video", status=500, times=0), "answered HTTP 500"),
+        (Fault(endpoint="video", action="close", times=0), "closed the connection"),
+    ],
+    ids=["500", "connection-closed"],
+)
+def test_a_failing_video_download_leaves_the_keyframes_and_the_outcome(
+    pytester: pytest.Pytester,
+    run_pytest: RunPytest,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: Fault,
+    problem: str,
+) -> None:
+    monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)  # retries without the waits
+    emulator.add_fault(fault)
+    pytester.makepyfile(TESTS)
+    result = run_pytest("--leapwork-artifacts=evidence")
+    result.assert_outcomes(passed=1, failed=1)
+    files = saved(pytester.path / "evidence")
+    assert len(files) == 2 and all(f.endswith(".keyframes.json") for f in files)
+    for name in files:
+        document = json.loads((pytester.path / "evidence" / name).read_text())
+        assert document["video"] is None
+        if "Export" in name:
+            assert problem in document["video_problem"]
+            assert "attempts" in document["video_problem"]  # retried, as reads are
