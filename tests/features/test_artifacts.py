@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import html
 import json
+import re
+import socket
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ from pytest_leapwork import client as client_module
 from pytest_leapwork.client import LeapworkClient
 from pytest_leapwork.emulator import EmulatorServer
 from pytest_leapwork.emulator.faults import Fault
-from pytest_leapwork.errors import ArtifactTooLarge
+from pytest_leapwork.errors import ArtifactTooLarge, LeapworkError
 
 from ..conftest import RunPytest
 
@@ -222,3 +225,33 @@ def test_a_failing_video_download_leaves_the_keyframes_and_the_outcome(
         if "Export" in name:
             assert problem in document["video_problem"]
             assert "attempts" in document["video_problem"]  # retried, as reads are
+
+
+def test_a_download_cut_off_midway_leaves_no_file(tmp_path: Path) -> None:
+    """The connection drops after part of the body: an error, and no partial file behind."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer_half() -> None:
+        for _ in range(4):  # the first attempt and urllib3's retries
+            try:
+                connection, _address = server.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
+                    b"Content-Length: 100000\r\n\r\n" + b"x" * 1000
+                )
+
+    thread = threading.Thread(target=answer_half, daemon=True)
+    thread.start()
+    client = LeapworkClient(f"http://127.0.0.1:{server.getsockname()[1]}", "KEYKEYKEYKEY1234")
+    try:
+        with pytest.raises(LeapworkError, match=re.escape("GET /runItems/{id}/video")):
+            client.download_video("item-1", str(tmp_path / "clip"), 10**6)
+    finally:
+        server.close()
+    assert list(tmp_path.iterdir()) == []
