@@ -249,7 +249,6 @@ class ScheduleSelection:
         self.session = session
         self.worker_input = worker_input
         self._listed: list[PlacedSchedule] | None = None
-        self._error: str | None = None
 
     def listing(self) -> list[PlacedSchedule]:
         """The schedules, listed at most once per session (handed over on an xdist worker)."""
