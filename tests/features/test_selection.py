@@ -267,3 +267,19 @@ def test_listing_shows_the_folders_patterns_match(
     emulator.add_fault(Fault(endpoint="schedules_hierarchy", status=404, times=0))
     result = pytester.runpytest(*controller_args, "--leapwork-schedules")
     result.stdout.fnmatch_lines([f"Login  *-  *{LOGIN}  yes"])
+
+
+def test_a_variable_a_selected_schedule_does_not_declare_is_its_setup_error(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    result = run_pytest(
+        "--leapwork-select=Regression/Smoke/*", "--leapwork-select=Checkout", "--leapwork-var=Env=x"
+    )
+    result.assert_outcomes(passed=1, errors=1)  # Checkout declares no list: it takes any name
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of leapwork schedule Regression/Smoke/Login*",
+            f"*Leapwork schedule '{LOGIN}' could not be started: PUT /schedules/{{id}}/runNow "
+            "answered HTTP 400*",
+        ]
+    )
