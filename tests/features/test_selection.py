@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from pytest_leapwork import client as client_module
 from pytest_leapwork.emulator import EmulatorServer
 from pytest_leapwork.emulator.faults import Fault
 from pytest_leapwork.models import PlacedSchedule, Schedule, parse_schedule_hierarchy
@@ -169,7 +170,10 @@ def test_bad_options_are_usage_errors(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
-def test_unreachable_controller_is_a_collection_error(pytester: pytest.Pytester) -> None:
+def test_unreachable_controller_is_a_collection_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)  # retries without the waits
     result = pytester.runpytest(
         "--leapwork-controller=http://127.0.0.1:9",
         "--leapwork-key=KEYKEYKEYKEY1234",
