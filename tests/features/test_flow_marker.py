@@ -39,7 +39,7 @@ def test_one_flow_on_one_agent_passes_and_fails(
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*Leapwork schedule 'Log In' failed: 1 of 1 flows did not pass*",
+            "*Leapwork schedule 'Log In' failed: 1 of 1 flow did not pass*",
             "*Click Login - Could not find element 'Login button'",
         ]
     )
