@@ -222,14 +222,20 @@ class LeapworkSelection(pytest.Collector):
 
     def collect(self) -> list[pytest.Item]:
         selection: Selection = self.config.stash[SELECTION]
-        selected = select(self._listing(), selection.patterns)
+        listing = self._listing()
+        selected = select(listing, selection.patterns)
+        # Named by title where no other enabled schedule has it (messages and hooks then read
+        # as for a marked test), by id where the title alone would be ambiguous.
+        titles = Counter(
+            p.schedule.title for p in listing if p.schedule.enabled and not p.schedule.is_temporary
+        )
         items: list[pytest.Item] = []
         for name, placed in zip(item_names(selected), selected, strict=True):
+            schedule = placed.schedule
+            reference = schedule.title if titles[schedule.title] == 1 else schedule.id
             item = SelectedSchedule.from_parent(self, name=name, callobj=_run_selected_schedule)
             item.placed = placed
-            item.add_marker(
-                getattr(pytest.mark, MARKER)(placed.schedule.id, variables=selection.variables)
-            )
+            item.add_marker(getattr(pytest.mark, MARKER)(reference, variables=selection.variables))
             items.append(item)
         return items
 

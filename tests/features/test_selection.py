@@ -287,3 +287,18 @@ def test_a_variable_a_selected_schedule_does_not_declare_is_its_setup_error(
             "answered HTTP 400*",
         ]
     )
+
+
+def test_hooks_see_the_title_of_a_selected_schedule(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    """By title where it is unique (Checkout), by id where two share it (Login)."""
+    pytester.makeconftest(
+        """
+        def pytest_leapwork_variables(item, schedule, variables):
+            variables["Browser"] = "edge" if schedule == "Checkout" else schedule
+        """
+    )
+    run_pytest("--leapwork-select=Checkout", "--leapwork-select=Regression/Smoke/*")
+    variables = {run.schedule_id: run.variables for run in emulator.runs}
+    assert variables == {CHECKOUT: {"Browser": "edge"}, LOGIN: {"Browser": LOGIN}}
