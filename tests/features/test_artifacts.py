@@ -21,6 +21,9 @@ from pytest_leapwork.errors import ArtifactTooLarge, LeapworkError
 
 from ..conftest import RunPytest
 
+#: A run item id, as the controller writes them (ids that are not GUIDs never enter a path).
+ITEM = "33333333-aaaa-4bbb-8ccc-000000000001"
+
 TESTS = """
 import pytest
 
@@ -179,20 +182,20 @@ def test_a_streamed_video_over_the_cap_leaves_no_file(httpserver: Any, tmp_path:
     from werkzeug import Response
 
     chunks = (b"x" * 1000 for _ in range(10))
-    httpserver.expect_request("/api/v4/runItems/item-1/video").respond_with_response(
+    httpserver.expect_request(f"/api/v4/runItems/{ITEM}/video").respond_with_response(
         Response(chunks, content_type="video/mp4")
     )
     client = LeapworkClient(httpserver.url_for("/"), "KEYKEYKEYKEY1234")
     with pytest.raises(ArtifactTooLarge, match="over the cap of 2500 bytes"):
-        client.download_video("item-1", str(tmp_path / "clip"), 2500)
+        client.download_video(ITEM, str(tmp_path / "clip"), 2500)
     assert list(tmp_path.iterdir()) == []
     httpserver.check()
 
     httpserver.clear()
-    httpserver.expect_request("/api/v4/runItems/item-1/video").respond_with_data(
+    httpserver.expect_request(f"/api/v4/runItems/{ITEM}/video").respond_with_data(
         b"abc", content_type="video/mp4"
     )
-    path = client.download_video("item-1", str(tmp_path / "clip"), 2500)
+    path = client.download_video(ITEM, str(tmp_path / "clip"), 2500)
     assert path == str(tmp_path / "clip.mp4") and Path(path).read_bytes() == b"abc"
 
 
@@ -251,7 +254,7 @@ def test_a_download_cut_off_midway_leaves_no_file(tmp_path: Path) -> None:
     client = LeapworkClient(f"http://127.0.0.1:{server.getsockname()[1]}", "KEYKEYKEYKEY1234")
     try:
         with pytest.raises(LeapworkError, match=re.escape("GET /runItems/{id}/video")):
-            client.download_video("item-1", str(tmp_path / "clip"), 10**6)
+            client.download_video(ITEM, str(tmp_path / "clip"), 10**6)
     finally:
         server.close()
     assert list(tmp_path.iterdir()) == []
