@@ -218,11 +218,21 @@ class Artifacts:
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         if hasattr(config, "workerinput"):
             return
-        lines = summary_lines(self.session, str(config.invocation_params.dir))
-        if lines:
-            terminalreporter.write_sep("=", "leapwork artifacts")
-            for line in lines:
-                terminalreporter.write_line(line)
+        start = str(config.invocation_params.dir)
+        lines = summary_lines(self.session, start)
+        if not lines:
+            return
+        if config.get_verbosity() < 0:  # -q: one line, as the runs' summary keeps
+            where = _relative(self.saver.settings.directory, start)
+            count = len(lines)
+            terminalreporter.write_line(
+                f"leapwork: {count} artifact file{'s' if count != 1 else ''} of failing flows "
+                f"under {where}"
+            )
+            return
+        terminalreporter.write_sep("=", "leapwork artifacts")
+        for line in lines:
+            terminalreporter.write_line(line)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.saver.close()

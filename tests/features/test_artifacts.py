@@ -138,6 +138,14 @@ def test_a_video_over_the_cap_is_not_kept_and_the_test_is_unaffected(
     assert "over the cap of 104 bytes" in document["video_problem"]
 
 
+def test_quiet_summary_is_one_line(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
+    pytester.makepyfile(TESTS)
+    result = run_pytest("--leapwork-artifacts=evidence", "-q")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["leapwork: 3 artifact files of failing flows under evidence"])
+    assert "leapwork artifacts" not in result.stdout.str()
+
+
 def test_ini_setting_and_nothing_saved_when_all_pass(
     pytester: pytest.Pytester, run_pytest: RunPytest
 ) -> None:
