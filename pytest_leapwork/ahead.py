@@ -79,6 +79,8 @@ class TriggerAhead:
         try:
             return self._start(request)
         except AlreadyRunning:
+            if request.flow is not None:  # a temporary schedule: nothing of ours to wait for
+                raise
             self._runner.wait_until_idle(request.schedule)
             return self._start(request)
 

@@ -8,6 +8,7 @@ into typed exceptions that say what the controller meant. No pytest import here.
 from __future__ import annotations
 
 import json
+import os
 import re
 import ssl
 import threading
@@ -26,6 +27,7 @@ from urllib3.util.retry import Retry
 from .errors import (
     AccessKeyRejected,
     AnswerTooLarge,
+    ArtifactTooLarge,
     ControllerHTTPError,
     ControllerUnreachable,
     InvalidResponse,
@@ -37,6 +39,7 @@ from .limits import MAX_ANSWER_BYTES, MAX_ERROR_BYTES, MAX_SNIPPET_CHARS, cut, i
 from .models import (
     FlowResult,
     Keyframe,
+    PlacedSchedule,
     RunSummary,
     Schedule,
     parse_declared_variables,
@@ -46,6 +49,7 @@ from .models import (
     parse_run_item,
     parse_run_item_ids,
     parse_run_summary,
+    parse_schedule_hierarchy,
     parse_schedule_run_ids,
     parse_schedules,
     parse_status,
@@ -200,6 +204,12 @@ class LeapworkClient:
         """Every schedule; ``within``: seconds to wait at most, retries included."""
         return self._call("GET", "/schedules", "GET /schedules", parse_schedules, within=within)
 
+    def schedule_hierarchy(self) -> list[PlacedSchedule]:
+        """Every schedule with the folders it sits in (one request for the whole tree)."""
+        return self._call(
+            "GET", "/schedules/hierarchy", "GET /schedules/hierarchy", parse_schedule_hierarchy
+        )
+
     def run_now(
         self, schedule_id: str, variables: Mapping[str, str], within: float | None = None
     ) -> str:
@@ -238,6 +248,13 @@ class LeapworkClient:
         path = f"/schedules/{_segment(schedule_id, 'schedule id')}/status"
         return self._call("GET", path, "GET /schedules/{id}/status", parse_status, within=within)
 
+    def run_flow(self, flow_id: str, agent_id: str, variables: Mapping[str, str]) -> str:
+        """Run one flow on one agent (a temporary schedule); its RunId. Never repeated."""
+        path = f"/flows/{_segment(flow_id, 'flow id')}/agent/{_segment(agent_id, 'agent id')}"
+        if variables:
+            path += "?" + encode_variables(variables)
+        return self._call("PUT", path, "PUT /flows/{id}/agent/{id}", parse_run_id, once=True)
+
     def run_status(self, run_id: str, within: float | None = None) -> str:
         path = f"/run/{_segment(run_id, 'RunId')}/status"
         return self._call("GET", path, "GET /run/{id}/status", parse_status, within=within)
@@ -267,6 +284,67 @@ class LeapworkClient:
             return self._call("GET", path, endpoint, parse_keyframes, within=within)
         except AnswerTooLarge as exc:
             return [Keyframe(timestamp="", level="Error", block_title=None, message=str(exc))]
+
+    def download_video(self, run_item_id: str, stem: str, max_bytes: int) -> str:
+        """Save a flow's video as ``stem`` plus the extension its type gives; the path.
+
+        Streamed to a temporary file, so a download cut short or over ``max_bytes`` leaves
+        nothing behind (``ArtifactTooLarge`` for the latter). Made on a thread of the package,
+        as every request is (see ``_call``).
+        """
+        path = f"/runItems/{_segment(run_item_id, 'run item id')}/video"
+        self._check_key()
+        download = partial(self._download, path, stem, max_bytes)
+        if _on_a_thread_of_ours():
+            return download()
+        try:
+            return self._threads.submit(download).result()
+        except LeapworkError as exc:
+            raise exc.with_traceback(None) from None
+
+    def _download(self, path: str, stem: str, max_bytes: int) -> str:
+        endpoint = "GET /runItems/{id}/video"
+        try:
+            response = self.session.get(
+                f"{self.base_url}{API_PREFIX}{path}",
+                headers={
+                    "AccessKey": self._key.header_value(),
+                    "Accept": "video/*, application/octet-stream",
+                },
+                timeout=self.timeout,
+                verify=self.session.verify,
+                stream=True,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(exc, endpoint, False) from None
+        with response:
+            if response.status_code >= 400:
+                raise self._status_error(response, endpoint, self._read(response, endpoint, False))
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise ArtifactTooLarge(
+                    f"{endpoint}: the video is {int(declared)} bytes, over the cap of "
+                    f"{max_bytes} bytes"
+                )
+            target = stem + _video_extension(response.headers.get("Content-Type", ""))
+            partial_file = target + ".part"
+            written = 0
+            try:
+                with open(partial_file, "wb") as file:
+                    for chunk in response.iter_content(chunk_size=64 * 1024):
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise ArtifactTooLarge(
+                                f"{endpoint}: the video is over the cap of {max_bytes} bytes"
+                            )
+                        file.write(chunk)
+                os.replace(partial_file, target)
+            except requests.exceptions.RequestException as exc:
+                raise self._transport_error(exc, endpoint, False) from None
+            finally:
+                if os.path.exists(partial_file):
+                    os.unlink(partial_file)
+        return target
 
     def stop_run(self, run_id: str, attempts: int = 3) -> bool:
         """Ask the controller to stop a run; True when it says it did.
@@ -338,15 +416,7 @@ class LeapworkClient:
         background threads (the poller, the fetchers) make their requests themselves: their
         frames never reach a traceback, and a hop to another thread would cost them time.
         """
-        remembered = self._remembered
-        if remembered is not None:
-            raise remembered.again()
-        if not self._key.header_safe():
-            raise AccessKeyUnusable(
-                f"the access key {self._key.masked} cannot be sent in an HTTP header: it holds "
-                "a line break, a control character or a character outside Latin-1; copy it "
-                "again from Leapwork's API access keys page"
-            )
+        self._check_key()
         if within is None and _on_a_thread_of_ours():
             return self._exchange_remembered(method, path, endpoint, parse, once)
         answer = self._threads.submit(
@@ -360,6 +430,18 @@ class LeapworkClient:
         except LeapworkError as exc:
             # The request thread's frames say nothing to a user.
             raise exc.with_traceback(None) from None
+
+    def _check_key(self) -> None:
+        """Refuse at once what would fail again: a remembered error, a key no header holds."""
+        remembered = self._remembered
+        if remembered is not None:
+            raise remembered.again()
+        if not self._key.header_safe():
+            raise AccessKeyUnusable(
+                f"the access key {self._key.masked} cannot be sent in an HTTP header: it holds "
+                "a line break, a control character or a character outside Latin-1; copy it "
+                "again from Leapwork's API access keys page"
+            )
 
     def _exchange_remembered(
         self, method: str, path: str, endpoint: str, parse: Callable[[Any], T], once: bool
@@ -411,13 +493,7 @@ class LeapworkClient:
         with response:
             text = self._read(response, endpoint, once)
         if response.status_code >= 400:
-            error = error_for_status(response.status_code, endpoint, text)
-            error.retry_after = _retry_after(response)
-            attempts = _attempts(response)
-            if attempts > 1:
-                detail = f": {error.body}" if error.body else ""
-                text = f"{endpoint} answered HTTP {error.status} ({error.meaning}) to all "
-                error.args = (f"{text}{attempts} attempts{detail}",)
+            error = self._status_error(response, endpoint, text)
             if once and (error.status >= 500 or error.status in RETRY_STATUSES):
                 error.args = (f"{error}{note}",)
             raise error
@@ -433,6 +509,19 @@ class LeapworkClient:
             return parse(data)
         except InvalidResponse as exc:
             raise InvalidResponse(f"{endpoint}: {exc}{note}") from None
+
+    def _status_error(
+        self, response: requests.Response, endpoint: str, text: str
+    ) -> ControllerHTTPError:
+        """The error an HTTP error answer means, saying how many attempts got it."""
+        error = error_for_status(response.status_code, endpoint, text)
+        error.retry_after = _retry_after(response)
+        attempts = _attempts(response)
+        if attempts > 1:
+            detail = f": {error.body}" if error.body else ""
+            text = f"{endpoint} answered HTTP {error.status} ({error.meaning}) to all "
+            error.args = (f"{text}{attempts} attempts{detail}",)
+        return error
 
     def _read(self, response: requests.Response, endpoint: str, once: bool) -> str:
         """The answer's text, the key masked in it: read up to a limit, never all of a huge one.
@@ -518,6 +607,20 @@ def _segment(value: str, what: str) -> str:
             "put into a request"
         )
     return quote(value, safe="")
+
+
+_VIDEO_EXTENSIONS = {
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "video/x-matroska": ".mkv",
+    "video/quicktime": ".mov",
+    "video/x-msvideo": ".avi",
+}
+
+
+def _video_extension(content_type: str) -> str:
+    """The file extension for a video's Content-Type; Leapwork records MP4 by default."""
+    return _VIDEO_EXTENSIONS.get(content_type.split(";")[0].strip().lower(), ".mp4")
 
 
 def _on_a_thread_of_ours() -> bool:

@@ -121,3 +121,7 @@ class ScheduleAmbiguous(ScheduleError):
 
 class RunLost(LeapworkError):
     """A run the controller accepted cannot be followed any more (it stays unknown)."""
+
+
+class ArtifactTooLarge(LeapworkError):
+    """A file to download is larger than the size cap (``--leapwork-artifacts-max-mb``)."""

@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 def pytest_leapwork_variables(item: pytest.Item, schedule: str, variables: dict[str, str]) -> None:
     """Adjust a run's variables before it is triggered (edit ``variables`` in place).
 
-    ``schedule`` is the title or id as the marker names it. Called once per run, for runs
-    triggered ahead too (then before the test's own setup), so it must depend only on the
-    item and the environment, not on fixtures. Values are converted to strings afterwards.
+    ``schedule`` is the title or id as the marker names it (the flow's id for
+    ``leapwork_flow``; for a test ``--leapwork-select`` added, the title, or the id where
+    two enabled schedules share the title). Called once per run, for runs triggered ahead
+    too (then before the test's own setup), so it must depend only on the item and the
+    environment, not on fixtures. Values are converted to strings afterwards.
     """
 
 

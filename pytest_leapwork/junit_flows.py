@@ -96,11 +96,25 @@ def _close_suite(suite: ET.Element, tests: int, failures: int, errors: int, time
     suite.set("timestamp", datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
+def attachment_lines(flow: FlowResult, report_dir: str) -> str:
+    """``[[ATTACHMENT|path]]`` per saved file, relative to the report's folder: the form
+    Jenkins' JUnit attachments plugin and GitLab read from a test case's ``system-out``."""
+    lines = []
+    for path in flow.artifacts:
+        try:
+            relative = os.path.relpath(path, report_dir)
+        except ValueError:  # another drive on Windows
+            relative = path
+        lines.append(f"[[ATTACHMENT|{relative.replace(os.sep, '/')}]]")
+    return "\n".join(lines)
+
+
 def build_report(
     runs: Sequence[RecordedRun],
     *,
     not_started: Sequence[NotStarted] = (),
     passed_keyframes: bool = False,
+    report_dir: str | None = None,
 ) -> ET.Element:
     root = ET.Element("testsuites", name="leapwork")
     totals = {"tests": 0, "failures": 0, "errors": 0, "time": 0.0}
@@ -130,6 +144,8 @@ def build_report(
                 failures += 1
                 failure = ET.SubElement(case, "failure", type=flow.status, message=flow.status)
                 failure.text = _keyframe_text(flow, run.schedule_title)
+                if flow.artifacts and report_dir is not None:
+                    ET.SubElement(case, "system-out").text = attachment_lines(flow, report_dir)
             elif passed_keyframes and flow.keyframes:
                 ET.SubElement(case, "system-out").text = _keyframe_text(flow, run.schedule_title)
         problem = _run_problem(recorded)
@@ -185,9 +201,11 @@ def write_report(
 
     With no run at all it is a valid, empty report: a CI step that publishes it finds it.
     """
-    root = build_report(runs, not_started=not_started, passed_keyframes=passed_keyframes)
-    ET.indent(root)
     directory = os.path.dirname(os.path.abspath(path))
+    root = build_report(
+        runs, not_started=not_started, passed_keyframes=passed_keyframes, report_dir=directory
+    )
+    ET.indent(root)
     os.makedirs(directory, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=".leapwork-", suffix=".xml", dir=directory)
     try:

@@ -10,7 +10,10 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .flows import FlowTarget
 
 MARKER = "leapwork_schedule"
 MARKER_HELP = (
@@ -31,6 +34,15 @@ class ScheduleSpec:
     schedule: str
     variables: dict[str, str]
     timeout: float | None
+    #: Set by ``@pytest.mark.leapwork_flow``: one flow on one agent instead of a schedule.
+    flow: FlowTarget | None = None
+
+    @property
+    def described(self) -> str:
+        """``Leapwork schedule 'Title'``, or the flow and agent, for messages."""
+        if self.flow is not None:
+            return f"Leapwork {self.flow.label}"
+        return f"Leapwork schedule {self.schedule!r}"
 
 
 def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> ScheduleSpec:

@@ -24,6 +24,8 @@ PASSED_FLOW_STATUSES = frozenset({"Passed", "Pass"})
 DONE_STATUS = "Done"
 # The only run status after which nothing changes any more.
 FINISHED = "Finished"
+#: The type of the schedules the controller makes to run one flow on one agent.
+TEMPORARY = "TemporaryScheduleInfo"
 # Keyframe levels that are noise in a failure message (every vendor client drops them).
 SILENT_KEYFRAME_LEVELS = frozenset({"", "trace"})
 
@@ -40,7 +42,7 @@ class Schedule:
     @property
     def is_temporary(self) -> bool:
         """Temporary schedules are made by run-flow calls and are never matched by title."""
-        return self.type == "TemporaryScheduleInfo"
+        return self.type == TEMPORARY
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class FlowResult:
     done_counts_as_passed: bool = True
     #: A verdict set by the ``pytest_leapwork_flow_passed`` hook, overriding the status rule.
     verdict: bool | None = None
+    #: Files saved for this flow under ``--leapwork-artifacts`` (video, keyframes), absolute.
+    artifacts: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -243,6 +247,9 @@ class RunSummary:
     status: str | None
     total: int | None
     failed: int | None
+    #: The run's schedule; for a run of one flow, the temporary schedule the controller made.
+    schedule_id: str | None = None
+    schedule_title: str | None = None
 
 
 def _count(value: Any) -> int | None:
@@ -257,10 +264,14 @@ def _count(value: Any) -> int | None:
 def parse_run_summary(data: Any) -> RunSummary:
     summary = _require_object(data, "run summary")
     status = _get(summary, "Status")
+    schedule = _get(summary, "Schedule")
+    schedule = schedule if isinstance(schedule, Mapping) else {}
     return RunSummary(
         status=_title(status) or None,
         total=_count(_get(summary, "Total")),
         failed=_count(_get(summary, "Failed")),
+        schedule_id=_text(_get(schedule, "ScheduleId", "Id")) or None,
+        schedule_title=_text(_get(schedule, "ScheduleTitle", "Title")) or None,
     )
 
 
@@ -369,3 +380,67 @@ def _bounded(keyframes: list[Keyframe]) -> list[Keyframe]:
         message=f"[... {len(kept) - head - tail:,} keyframes cut: {len(kept):,} in all]",
     )
     return [*kept[:head], note, *kept[-tail:]]
+
+
+@dataclass(frozen=True)
+class PlacedSchedule:
+    """A schedule with the folders (and run list) it sits in, from ``GET /schedules/hierarchy``."""
+
+    schedule: Schedule
+    folders: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> str:
+        """``Folder/Sub/Title``, as Leapwork Studio shows the tree."""
+        return "/".join((*self.folders, self.schedule.title))
+
+
+#: Node types of the hierarchy that hold schedules rather than being one.
+_CONTAINER_TYPES = frozenset({"folder", "runlist"})
+#: The documentation nests parents up to 10 levels; more is a loop.
+_MAX_HIERARCHY_DEPTH = 64
+
+
+def _parents(node: Mapping[str, Any]) -> tuple[str, ...]:
+    """Titles of a hierarchy node's ancestors, outermost first."""
+    titles: list[str] = []
+    current: Any = node
+    for _ in range(_MAX_HIERARCHY_DEPTH):
+        parents = _get(current, "Parent")
+        if isinstance(parents, Mapping):
+            parents = [parents]
+        if not isinstance(parents, list) or not parents or not isinstance(parents[0], Mapping):
+            break
+        current = parents[0]
+        titles.append(_title(_get(current, "Title")))
+    return tuple(reversed([t for t in titles if t]))
+
+
+def parse_schedule_hierarchy(data: Any) -> list[PlacedSchedule]:
+    """Every schedule of the tree with its folder path; folders and run lists themselves dropped."""
+    if not isinstance(data, list):
+        raise InvalidResponse(
+            f"schedule hierarchy: expected a JSON array, got {type(data).__name__}"
+        )
+    placed = []
+    for entry in data:
+        entry = _require_object(entry, "schedule hierarchy entry")
+        node = _get(entry, "ScheduleHierarchy")
+        node = node if isinstance(node, Mapping) else {}
+        info = _get(entry, "ScheduleInfo")
+        info = info if isinstance(info, Mapping) else {}
+        node_type = _text(_get(node, "Type"), "ScheduleInfo")
+        if node_type.lower() in _CONTAINER_TYPES:
+            continue
+        schedule_id = _text(_get(info, "Id", "ScheduleId")) or _text(_get(node, "Id"))
+        if not schedule_id:
+            continue
+        enabled = _get(info, "IsEnabled")
+        schedule = Schedule(
+            id=schedule_id,
+            title=_title(_get(info, "Title")) or _title(_get(node, "Title")),
+            enabled=enabled is not False and str(enabled).lower() != "false",
+            type=_text(_get(info, "Type"), node_type),
+        )
+        placed.append(PlacedSchedule(schedule, _parents(node)))
+    return placed

@@ -73,7 +73,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--leapwork-schedules",
         action="store_true",
-        help="list the controller's schedules (title, id, enabled) and exit",
+        help="list the controller's schedules (title, folder, id, enabled) and exit",
     )
     parser.addini("leapwork_controller", HELP_CONTROLLER)
     parser.addini("leapwork_timeout", HELP_TIMEOUT)

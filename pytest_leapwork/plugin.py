@@ -1,7 +1,9 @@
 """pytest-leapwork: what happens to a test marked ``@pytest.mark.leapwork_schedule``.
 
-1. Collection: the marker is read and checked; the test gets the ``leapwork_schedule``
-   fixture even if it does not ask for it, and moves after the unmarked tests (``ordering``).
+1. Collection: the marker is read and checked (``leapwork_flow`` names one flow on one agent
+   instead of a schedule; ``--leapwork-select`` adds marked tests of its own); the test gets
+   the ``leapwork_schedule`` fixture even if it does not ask for it, and moves after the
+   unmarked tests (``ordering``).
 2. Just before the first test runs, runs whose variables are already known are triggered
    ahead (a bounded number at once), so schedules execute on the controller concurrently
    while the unmarked tests run (under xdist, one plan for all workers: ``xdist_plan``).
@@ -24,8 +26,10 @@ from typing import Any
 
 import pytest
 
+from . import artifacts, selection
 from . import config as cfg
 from .errors import LeapworkError
+from .flows import FLOW_MARKER, FLOW_MARKER_HELP, flow_spec
 from .interrupts import TERMINATED, hide_handler_frame
 from .junit_flows import NotStarted, RecordedRun, write_report
 from .marker import (
@@ -37,7 +41,7 @@ from .marker import (
     normalize_variables,
     parse_marker,
 )
-from .models import LeapworkRun, Schedule
+from .models import LeapworkRun, PlacedSchedule
 from .options import add_options, resolve_settings
 from .ordering import MarkedLast, add_order_option, keep_order
 from .progress import Progress
@@ -80,6 +84,8 @@ SESSION = pytest.StashKey[LeapworkSession]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
     add_order_option(parser)
+    selection.add_options(parser)
+    artifacts.add_options(parser)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -90,6 +96,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
+    config.addinivalue_line("markers", FLOW_MARKER_HELP)
     try:
         settings = resolve_settings(config, os.environ)
     except cfg.SettingsError as exc:
@@ -107,6 +114,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION] = session
     if not keep_order(config):
         config.pluginmanager.register(MarkedLast(lambda item: ITEM_STATE in item.stash))
+    selection.register(config, session)  # --leapwork-select: items without test functions
+    artifacts.register(config, session)  # --leapwork-artifacts: failing flows' videos
     if hasattr(config, "workerinput"):
         from .xdist_plan import XdistWorker  # one plan for the whole xdist session
 
@@ -140,7 +149,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
             )
         session = LeapworkSession(settings)
         try:
-            schedules = session.runner.schedules.all()
+            schedules = selection.list_schedules(session)  # with folders, for patterns
         finally:
             session.close()
     except (cfg.SettingsError, LeapworkError) as exc:
@@ -150,9 +159,18 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return 0
 
 
-def schedule_listing(schedules: list[Schedule]) -> list[str]:
-    rows = [("title", "id", "enabled")]
-    rows += [(s.title, s.id, "yes" if s.enabled else "no") for s in schedules if not s.is_temporary]
+def schedule_listing(schedules: list[PlacedSchedule]) -> list[str]:
+    rows = [("title", "folder", "id", "enabled")]
+    rows += [
+        (
+            p.schedule.title,
+            "/".join(p.folders) or "-",
+            p.schedule.id,
+            "yes" if p.schedule.enabled else "no",
+        )
+        for p in schedules
+        if not p.schedule.is_temporary
+    ]
     return aligned(rows)
 
 
@@ -172,11 +190,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     explicit = {id(item): FIXTURE in getattr(item, "fixturenames", ()) for item in items}
     for item in items:
         markers = list(item.iter_markers_with_node(MARKER))
-        if not markers:
+        flow_markers = list(item.iter_markers_with_node(FLOW_MARKER))
+        if not markers and not flow_markers:
             if explicit[id(item)]:
                 item.stash[REQUESTED_WITHOUT_MARKER] = True
             continue
-        item.stash[ITEM_STATE] = read_marker(markers)
+        if flow_markers:
+            item.stash[ITEM_STATE] = read_flow_marker(markers, flow_markers)
+        else:
+            item.stash[ITEM_STATE] = read_marker(markers)
         fixturenames = getattr(item, "fixturenames", None)
         if fixturenames is not None and FIXTURE not in fixturenames:
             fixturenames.append(FIXTURE)
@@ -199,6 +221,15 @@ def read_marker(markers: list[tuple[Any, pytest.Mark]]) -> ItemState:
     except MarkerError as exc:
         return ItemState(spec=None, error=exc)
     return ItemState(spec=spec, error=None)
+
+
+def read_flow_marker(
+    markers: list[tuple[Any, pytest.Mark]], flow_markers: list[tuple[Any, pytest.Mark]]
+) -> ItemState:
+    try:
+        return ItemState(spec=flow_spec(markers, flow_markers), error=None)
+    except MarkerError as exc:
+        return ItemState(spec=None, error=exc)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -297,7 +328,7 @@ def build_request(item: pytest.Item, spec: ScheduleSpec, fixture_variables: Any)
     check_query_length(variables, f"variables of {item.nodeid}")
     settings = item.config.stash[SESSION].settings
     timeout = spec.timeout if spec.timeout is not None else settings.timeout
-    return RunRequest(spec.schedule, variables, timeout, label=item.nodeid)
+    return RunRequest(spec.schedule, variables, timeout, label=item.nodeid, flow=spec.flow)
 
 
 @pytest.fixture
@@ -337,7 +368,7 @@ def leapwork_schedule(
     except MarkerError as exc:
         problem = str(exc)
     except LeapworkError as exc:
-        problem = f"Leapwork schedule {state.spec.schedule!r} could not be started: {exc}"
+        problem = f"{state.spec.described} could not be started: {exc}"
     if problem is not None:  # failed outside the except block: no chained traceback
         state.not_started = problem
         pytest.fail(problem, pytrace=False)

@@ -30,11 +30,12 @@ from .errors import (
     NotFound,
     RunLost,
 )
-from .models import FINISHED, FlowResult, LeapworkRun, Schedule
+from .models import FINISHED, TEMPORARY, FlowResult, LeapworkRun, Schedule
 from .schedules import ScheduleDirectory
 
 if TYPE_CHECKING:  # requests is imported only once a run is made
     from .client import LeapworkClient
+    from .flows import FlowTarget
 
 log = logging.getLogger("pytest_leapwork")
 T = TypeVar("T")
@@ -72,6 +73,8 @@ class RunRequest:
     variables: Mapping[str, str]
     timeout: float
     label: str = ""
+    #: One flow on one agent (``leapwork_flow``) instead of the schedule.
+    flow: FlowTarget | None = None
 
 
 @dataclass(eq=False)
@@ -221,14 +224,22 @@ class Runner:
 
     def start(self, request: RunRequest) -> RunHandle:
         """Resolve the schedule and trigger it; the handle is then followed in the background."""
-        schedule = self.schedules.resolve(request.schedule)
+        if request.flow is not None:
+            schedule = request.flow.temporary_schedule()
+        else:
+            schedule = self.schedules.resolve(request.schedule)
         trigger = UnansweredTrigger(request, schedule, self._clock())
         with self._lock:
             if self._closed:
                 raise RuntimeError("runner is closed")
             self._unanswered[id(trigger)] = trigger
         try:
-            run_id = self.client.run_now(schedule.id, request.variables)
+            if request.flow is not None:
+                run_id = self.client.run_flow(
+                    request.flow.flow_id, request.flow.agent_id, request.variables
+                )
+            else:
+                run_id = self.client.run_now(schedule.id, request.variables)
         except LeapworkError:
             self.forget(trigger)
             raise
@@ -450,6 +461,10 @@ class Runner:
         until = self._clock() + STOP_GRACE_SECONDS
         patience = self._clock() + LOOKUP_PATIENCE_SECONDS
         schedule = trigger.schedule
+        if not schedule.id:
+            # A flow's temporary schedule is named only in the answer that never came.
+            why = "the temporary schedule of a flow run cannot be looked up without its RunId"
+            return TriggerOutcome(trigger, None, why)
         while True:
             try:
                 run_id = self._unknown_unfinished_run(schedule.id, until)
@@ -691,6 +706,11 @@ class Runner:
             else:
                 if summary.status is not None:
                     handle.items_total, handle.items_failed = summary.total, summary.failed
+                    if handle.request.flow is not None and summary.schedule_title:
+                        # The temporary schedule the controller made for the flow: its name.
+                        handle.schedule = Schedule(
+                            summary.schedule_id or "", summary.schedule_title, True, TEMPORARY
+                        )
                     return summary.status
                 self._run_summary_supported = False
         return client.run_status(handle.run_id)

@@ -59,6 +59,12 @@ class ScheduleDirectory:
                     log.warning("could not read the schedules again: %s", exc)
             return list(self._schedules)
 
+    def prime(self, schedules: list[Schedule]) -> None:
+        """Take a listing made another way (the schedule tree) instead of asking for one."""
+        with self._lock:
+            if self._schedules is None:
+                self._schedules = list(schedules)
+
     def resolve(self, reference: str) -> Schedule:
         """The one enabled, non-temporary schedule ``reference`` names, or a clear error."""
         schedule = _match(reference, self.all())

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +108,8 @@ class LeapworkSession:
         self.recorded: list[RecordedRun] = []
         #: Every run this process triggered, whatever became of its test (for the reports).
         self.triggered: list[RunHandle] = []
+        #: Called with the runner once it is made (e.g. to listen to runs ending).
+        self.on_runner: list[Callable[[Runner], None]] = []
 
     # -- the controller -------------------------------------------------------------------
 
@@ -283,6 +286,8 @@ class LeapworkSession:
                     if ledger is not None:
                         runner.on_started.append(ledger.started)
                         runner.on_finished.append(ledger.ended)
+                    for listener in self.on_runner:
+                        listener(runner)
                 else:
                     runner.close()
                 runner = self._runner

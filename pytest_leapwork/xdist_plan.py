@@ -176,6 +176,8 @@ def _request_data(request: RunRequest) -> dict[str, Any]:
         "variables": dict(request.variables),
         "timeout": request.timeout,
         "label": request.label,
+        # One flow on one agent (leapwork_flow): the same run only with the same target.
+        "flow": asdict(request.flow) if request.flow is not None else None,
     }
 
 
@@ -359,9 +361,12 @@ class SharedPlan:
             time.sleep(CLAIM_WAIT_SECONDS)
 
     def _adopt(self, run: dict[str, Any], ended: bool) -> RunHandle:
+        from .flows import FlowTarget
         from .runner import RunHandle, RunRequest
 
-        request = RunRequest(**run["request"])
+        data = dict(run["request"])
+        flow = data.pop("flow", None)
+        request = RunRequest(**data, flow=FlowTarget(**flow) if flow else None)
         schedule = Schedule(**run["schedule"])
         if ended:
             try:

@@ -23,6 +23,7 @@ from .conftest import FAST
 DOC = Path(__file__).parent.parent / "docs" / "bad-input.md"
 
 USAGE, ERROR, PASSED = "usage error", "setup error", "passed"
+COLLECTION = "collection error"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ SMOKE = '"Smoke Login"'
 #: A schedule that passes quickly and declares no variables (any name is accepted).
 TWIN_A = "11111111-aaaa-4bbb-8ccc-000000000005"
 LONG_VALUE = "x" * 2100
+#: Any GUID does for a leapwork_flow marker that is refused before anything is sent.
+FLOW_ID = "0107aa4f-8149-59b2-af49-00823be1f53b"
 
 CASES: dict[str, list[Case]] = {
     "controller URL empty": [
@@ -527,6 +530,88 @@ CASES: dict[str, list[Case]] = {
             """,
         ),
     ],
+    "--leapwork-select matching nothing": [
+        Case(
+            COLLECTION,
+            (
+                "leapwork: --leapwork-select 'Nope*' matches no enabled schedule on the "
+                "controller (run `pytest --leapwork-schedules` to list them)",
+            ),
+            args=("--leapwork-select=Nope*",),
+        ),
+    ],
+    "--leapwork-var that is not NAME=VALUE": [
+        Case(
+            USAGE,
+            ("*--leapwork-var option: 'URL' is not NAME=VALUE*",),
+            args=("--leapwork-select=Checkout", "--leapwork-var=URL"),
+        ),
+    ],
+    "--leapwork-var without --leapwork-select": [
+        Case(
+            USAGE,
+            ("*--leapwork-var option: gives variables of the schedules --leapwork-select adds*",),
+            args=("--leapwork-var=URL=x",),
+        ),
+    ],
+    "--leapwork-artifacts-max-mb not a number above 0": [
+        Case(
+            USAGE,
+            (
+                "*--leapwork-artifacts-max-mb option: the size cap must be a number of "
+                f"megabytes above 0, got {value!r}*",
+            ),
+            args=("--leapwork-artifacts=out", f"--leapwork-artifacts-max-mb={value}"),
+        )
+        for value in ("lots", "0")
+    ],
+    "leapwork_flow with a title": [
+        Case(
+            ERROR,
+            (
+                "*leapwork_flow marker: the flow id (first argument) must be an id (a GUID), "
+                "got 'Log In'; titles are not accepted here. Copy it from the flow's properties*",
+            ),
+            module=f"""
+                import pytest
+
+                @pytest.mark.leapwork_flow("Log In", agent="{FLOW_ID}")
+                def test_it():
+                    pass
+            """,
+        ),
+    ],
+    "leapwork_flow without an agent": [
+        Case(
+            ERROR,
+            ("*leapwork_flow marker: name the agent to run on, agent='<agent id>'*",),
+            module=f"""
+                import pytest
+
+                @pytest.mark.leapwork_flow("{FLOW_ID}")
+                def test_it():
+                    pass
+            """,
+        ),
+    ],
+    "leapwork_flow and leapwork_schedule on one test": [
+        Case(
+            ERROR,
+            (
+                "*a test carries either @pytest.mark.leapwork_schedule or "
+                "@pytest.mark.leapwork_flow, not both (a class or module marker counts too)*",
+            ),
+            module=f"""
+                import pytest
+
+                pytestmark = pytest.mark.leapwork_schedule("Checkout")
+
+                @pytest.mark.leapwork_flow("{FLOW_ID}", agent="{FLOW_ID}")
+                def test_it():
+                    pass
+            """,
+        ),
+    ],
     "--leapwork-emulator followed by a test path": [
         Case(
             USAGE,
@@ -730,7 +815,7 @@ def test_bad_input(
     if case.outcome == USAGE:
         assert result.ret == pytest.ExitCode.USAGE_ERROR, output
         lines = result.stderr
-    elif case.outcome == ERROR:
+    elif case.outcome in (ERROR, COLLECTION):
         result.assert_outcomes(errors=1)
         lines = result.stdout
     else:

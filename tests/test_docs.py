@@ -38,7 +38,7 @@ SCENARIO = EXAMPLES / "scenario.toml"
 FAST = ("--leapwork-poll-interval=0.05", "-p", "no:cacheprovider")
 
 # `pytest docs/examples` against either scenario: the README's first command.
-ALL_EXAMPLES = {"passed": 32, "xfailed": 3}
+ALL_EXAMPLES = {"passed": 33, "xfailed": 3}
 
 SNIPPET = re.compile(r'^[ \t]*-{1,}8<-{1,}[ \t]+"([^"]+)"[ \t]*$', re.MULTILINE)
 FENCE = re.compile(
@@ -475,7 +475,9 @@ def test_configuration_examples_are_accepted(
     for option, cells in configuration_rows().items():
         [example] = code_spans(cells["example"])
         args = shlex.split(os.path.expandvars(example))
-        if option == "--leapwork-schedules":
+        if option in ("--leapwork-select", "--leapwork-var"):  # lists the schedules
+            args += ["--leapwork-emulator", "--leapwork-select=Smoke*", "--co"]
+        elif option == "--leapwork-schedules":
             args.append("--leapwork-emulator")
         else:
             args += ["--co", str(EXAMPLES / "getting_started")]

@@ -112,9 +112,30 @@ def schedule_detail_json(schedule: ScheduleSpec) -> Json:
     }
 
 
-# The folder every emulated schedule sits in, for GET schedules/hierarchy.
+# The folder a schedule sits in when the scenario names none, for GET schedules/hierarchy.
 ROOT_FOLDER_ID = str(uuid.uuid5(NAMESPACE, "folder:root"))
 ROOT_FOLDER_TITLE = "Emulator"
+
+
+def _folder_id(path: str) -> str:
+    if path == ROOT_FOLDER_TITLE:
+        return ROOT_FOLDER_ID
+    return str(uuid.uuid5(NAMESPACE, f"folder:{path}"))
+
+
+def folder_parents(folder: str) -> list[Json]:
+    """The ``Parent`` chain of a schedule in ``folder`` ("A/B"): B, whose parent is A."""
+    parents: list[Json] = []
+    names = folder.split("/") if folder else []
+    for depth, name in enumerate(names):
+        node: Json = {
+            "Id": _folder_id("/".join(names[: depth + 1])),
+            "Title": name,
+            "Type": "Folder",
+            "Parent": parents,
+        }
+        parents = [node]
+    return parents
 
 
 def hierarchy_json(schedules: Sequence[ScheduleSpec]) -> list[Json]:
@@ -125,14 +146,7 @@ def hierarchy_json(schedules: Sequence[ScheduleSpec]) -> list[Json]:
                 "Id": schedule.id,
                 "Title": schedule.title,
                 "Type": "ScheduleInfo",
-                "Parent": [
-                    {
-                        "Id": ROOT_FOLDER_ID,
-                        "Title": ROOT_FOLDER_TITLE,
-                        "Type": "Folder",
-                        "Parent": [],
-                    }
-                ],
+                "Parent": folder_parents(schedule.folder),
             },
             "ScheduleInfo": schedule_detail_json(schedule),
         }

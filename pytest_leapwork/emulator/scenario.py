@@ -22,6 +22,7 @@ A scenario is a TOML or JSON file (same structure in both) or the built-in name 
     queue_seconds = 0.2          # optional override of [controller] queue_seconds
     items_lag_seconds = 0.0      # a run item's id shows up this long after its flow started
     reject_when_running = false  # true: a second runNow while one runs answers 410
+    folder = "Regression/Smoke"  # its folders in GET schedules/hierarchy (default "Emulator")
 
       [[schedules.flows]]        # run one after another
       title = "Log In"           # required
@@ -149,6 +150,10 @@ def default_schedule_id(title: str, schedule_type: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{schedule_type}:{title}"))
 
 
+#: The folder of a schedule whose scenario names none; "" puts it at the top of the tree.
+DEFAULT_FOLDER = "Emulator"
+
+
 @dataclass(frozen=True)
 class ScheduleSpec:
     title: str
@@ -161,6 +166,7 @@ class ScheduleSpec:
     items_lag_seconds: float = 0.0
     reject_when_running: bool = False
     flows: tuple[FlowSpec, ...] = ()
+    folder: str = DEFAULT_FOLDER  # "A/B": the folders GET schedules/hierarchy puts it in
 
     def __post_init__(self) -> None:
         # Ids are canonical lower-case GUIDs; clients may send any letter case.
@@ -336,6 +342,7 @@ def _parse_schedule(table: Table) -> ScheduleSpec:
         "items_lag_seconds",
         "reject_when_running",
         "flows",
+        "folder",
     )
     schedule_id = _guid(table, "id")
     variables = table.optional_str_list("variables")
@@ -355,7 +362,16 @@ def _parse_schedule(table: Table) -> ScheduleSpec:
         items_lag_seconds=table.number_or("items_lag_seconds", 0.0),
         reject_when_running=table.bool_or("reject_when_running", False),
         flows=tuple(_parse_flow(t) for t in table.tables("flows") or []),
+        folder=_folder(table),
     )
+
+
+def _folder(table: Table) -> str:
+    folder = table.str_or("folder", DEFAULT_FOLDER)
+    parts = folder.split("/") if folder else []
+    if any(not part.strip() for part in parts):
+        table.fail("folder", f"expected folder names separated by '/', got {folder!r}")
+    return "/".join(part.strip() for part in parts)
 
 
 def _parse_flow(table: Table) -> FlowSpec:

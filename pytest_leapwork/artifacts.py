@@ -1,0 +1,291 @@
+"""``--leapwork-artifacts=DIR``: keep what a person needs to understand a failing flow.
+
+For every flow that did not pass, its video (``GET /runItems/{id}/video``, streamed, with a
+size cap) and its keyframes (as JSON) are saved under DIR. Downloads start the moment a run
+ends, on a small pool of their own, so they overlap with the runs still executing; a test
+waits only for its own run's files. The files are linked where people look: a line each in
+the terminal summary, the video in the test's pytest-html row, and ``[[ATTACHMENT|path]]`` in
+the ``--leapwork-junitxml`` report (written by ``junit_flows``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+import os
+import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import config as cfg
+from .errors import LeapworkError, NotFound
+from .models import FlowResult, LeapworkRun
+
+if TYPE_CHECKING:
+    from .client import LeapworkClient
+    from .runner import RunHandle, Runner
+    from .session import LeapworkSession
+
+log = logging.getLogger("pytest_leapwork")
+
+HELP_ARTIFACTS = (
+    "save the video and keyframes (JSON) of every flow that did not pass under DIR, and link "
+    "them from the summary, pytest-html and --leapwork-junitxml (ini leapwork_artifacts)"
+)
+DEFAULT_MAX_MB = 200.0
+HELP_MAX_MB = (
+    f"largest video to keep, in megabytes; a larger one is not saved "
+    f"(ini leapwork_artifacts_max_mb, default {DEFAULT_MAX_MB:g})"
+)
+#: Downloads at once: enough to overlap, few enough to spare a controller that serves runs.
+DOWNLOADS_AT_ONCE = 4
+VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".mov", ".avi")
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("leapwork")
+    group.addoption("--leapwork-artifacts", metavar="DIR", help=HELP_ARTIFACTS)
+    group.addoption("--leapwork-artifacts-max-mb", metavar="MB", help=HELP_MAX_MB)
+    parser.addini("leapwork_artifacts", HELP_ARTIFACTS)
+    parser.addini("leapwork_artifacts_max_mb", HELP_MAX_MB)
+
+
+@dataclass(frozen=True)
+class ArtifactSettings:
+    directory: str
+    max_bytes: int
+
+
+def resolve_settings(config: pytest.Config) -> ArtifactSettings | None:
+    """The directory (absolute; relative to where pytest started) and the cap, or None."""
+    directory = cfg.first_of(
+        cfg.from_option("--leapwork-artifacts", config.getoption("leapwork_artifacts")),
+        cfg.from_ini("leapwork_artifacts", config.getini("leapwork_artifacts")),
+    )
+    cap = cfg.first_of(
+        cfg.from_option(
+            "--leapwork-artifacts-max-mb", config.getoption("leapwork_artifacts_max_mb")
+        ),
+        cfg.from_ini("leapwork_artifacts_max_mb", config.getini("leapwork_artifacts_max_mb")),
+    )
+    if directory is None:
+        return None
+    if not directory.value.strip():
+        raise cfg.SettingsError(f"{directory.description}: the directory is empty")
+    megabytes = _megabytes(cap) if cap else DEFAULT_MAX_MB
+    path = os.path.join(str(config.invocation_params.dir), directory.value.strip())
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise cfg.SettingsError(f"{directory.description}: {path!r} is a file, not a directory")
+    return ArtifactSettings(os.path.normpath(path), int(megabytes * 1024 * 1024))
+
+
+def _megabytes(source: cfg.Source) -> float:
+    try:
+        value = float(source.value)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise cfg.SettingsError(
+            f"{source.description}: the size cap must be a number of megabytes above 0, "
+            f"got {source.value!r}"
+        )
+    return value
+
+
+def _slug(text: str, limit: int = 60) -> str:
+    """A file-name-safe form of a title: letters, digits, ``.``, ``_`` and ``-``."""
+    slug = re.sub(r"[^\w.-]+", "-", text, flags=re.UNICODE).strip("-.")
+    return slug[:limit] or "untitled"
+
+
+def flow_stem(directory: str, run: LeapworkRun, flow: FlowResult) -> str:
+    """``DIR/<schedule>_<run>/<flow>_<item>``, short ids keeping names unique and readable."""
+    folder = f"{_slug(run.schedule_title)}_{run.run_id[:8]}"
+    name = f"{_slug(flow.title)}_{(flow.run_item_id or 'item')[:8]}"
+    return os.path.join(directory, folder, name)
+
+
+class ArtifactSaver:
+    """Downloads the failing flows' files on its own pool, as runs end."""
+
+    def __init__(self, settings: ArtifactSettings) -> None:
+        self.settings = settings
+        self._client: LeapworkClient | None = None
+        self._pool = ThreadPoolExecutor(DOWNLOADS_AT_ONCE, thread_name_prefix="leapwork-artifacts")
+        self._lock = threading.Lock()
+        self._jobs: dict[int, Future[list[str]]] = {}
+
+    def attach(self, runner: Runner) -> None:
+        self._client = runner.client
+        runner.on_finished.append(self.run_ended)
+
+    def run_ended(self, handle: RunHandle) -> None:
+        """On the poller thread: start saving the flows that did not pass, return at once."""
+        run = handle.result
+        # A run stopped because the session ends (or its test was cut off) has no test
+        # to report on; a run stopped at its timeout does, and its video shows where it hung.
+        if run is not None and run.stopped_reason in (None, "timeout"):
+            for flow in run.failed_flows:
+                self._submit(run, flow)
+
+    def collect(self, run: LeapworkRun) -> None:
+        """Wait for the files of ``run``'s failing flows (by their final verdict); list them."""
+        for flow in run.failed_flows:
+            try:
+                flow.artifacts = self._submit(run, flow).result()
+            except Exception as exc:  # never fail a test over its evidence
+                log.warning("could not save the artifacts of flow %r: %s", flow.title, exc)
+
+    def _submit(self, run: LeapworkRun, flow: FlowResult) -> Future[list[str]]:
+        with self._lock:
+            job = self._jobs.get(id(flow))
+            if job is None:
+                job = self._pool.submit(self._save, run, flow)
+                self._jobs[id(flow)] = job
+            return job
+
+    def _save(self, run: LeapworkRun, flow: FlowResult) -> list[str]:
+        stem = flow_stem(self.settings.directory, run, flow)
+        os.makedirs(os.path.dirname(stem), exist_ok=True)
+        saved: list[str] = []
+        video_problem = None
+        if self._client is not None and flow.run_item_id:
+            try:
+                saved.append(
+                    self._client.download_video(flow.run_item_id, stem, self.settings.max_bytes)
+                )
+            except LeapworkError as exc:
+                video_problem = str(exc)
+                # 404: recorded without video, a choice in Studio rather than a problem.
+                level = logging.INFO if isinstance(exc, NotFound) else logging.WARNING
+                log.log(level, "no video for flow %r of run %s: %s", flow.title, run.run_id, exc)
+            if not flow.keyframes:  # failed by a hook's verdict: not fetched with the run
+                try:
+                    flow.keyframes = self._client.keyframes(flow.run_item_id)
+                except LeapworkError as exc:
+                    log.warning("no keyframes for flow %r: %s", flow.title, exc)
+        document = {
+            "run_id": run.run_id,
+            "schedule": run.schedule_title,
+            "flow": flow.title,
+            "run_item_id": flow.run_item_id,
+            "status": flow.status,
+            "agent": flow.agent,
+            "video": os.path.basename(saved[0]) if saved else None,
+            "video_problem": video_problem,
+            "keyframes": [asdict(k) for k in flow.keyframes],
+        }
+        keyframes_path = stem + ".keyframes.json"
+        with open(keyframes_path, "w", encoding="utf-8") as file:
+            json.dump(document, file, indent=2, ensure_ascii=False)
+        return [*saved, keyframes_path]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+RUN = pytest.StashKey[LeapworkRun]()
+
+
+class Artifacts:
+    """Registered only with ``--leapwork-artifacts``: saving, then linking, the files."""
+
+    def __init__(self, settings: ArtifactSettings, session: LeapworkSession) -> None:
+        self.saver = ArtifactSaver(settings)
+        self.session = session
+        session.on_runner.append(self.saver.attach)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_leapwork_run_finished(self, item: pytest.Item, run: LeapworkRun) -> None:
+        """After other plugins' verdicts: the test's files are on disk before it reports."""
+        self.saver.collect(run)
+        item.stash[RUN] = run
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        run = item.stash.get(RUN, None)
+        if call.when == "call" and run is not None and item.config.pluginmanager.hasplugin("html"):
+            add_html_links(item.config, report, run)
+        return report
+
+    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        if hasattr(config, "workerinput"):
+            return
+        start = str(config.invocation_params.dir)
+        lines = summary_lines(self.session, start)
+        if not lines:
+            return
+        if config.get_verbosity() < 0:  # -q: one line, as the runs' summary keeps
+            where = _relative(self.saver.settings.directory, start)
+            count = len(lines)
+            terminalreporter.write_line(
+                f"leapwork: {count} artifact file{'s' if count != 1 else ''} of failing flows "
+                f"under {where}"
+            )
+            return
+        terminalreporter.write_sep("=", "leapwork artifacts")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.saver.close()
+
+
+def summary_lines(session: LeapworkSession, start: str) -> list[str]:
+    """A line per saved file: test, flow and status, path relative to where pytest started."""
+    lines = []
+    for recorded in session.recorded:
+        for flow in recorded.run.flows:
+            for path in flow.artifacts:
+                lines.append(
+                    f"{recorded.nodeid}: {flow.title} ({flow.status}): {_relative(path, start)}"
+                )
+    return lines
+
+
+def _relative(path: str, start: str) -> str:
+    try:
+        return os.path.relpath(path, start)
+    except ValueError:  # another drive on Windows
+        return path
+
+
+def add_html_links(config: pytest.Config, report: pytest.TestReport, run: LeapworkRun) -> None:
+    """The failing flows' videos, playable, and their files in the test's pytest-html row."""
+    import pytest_html  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    htmlpath = getattr(config.option, "htmlpath", None) or ""
+    start = os.path.dirname(os.path.abspath(htmlpath)) if htmlpath else os.getcwd()
+    parts = []
+    for flow in run.flows:
+        for path in flow.artifacts:
+            href = html.escape(_relative(path, start).replace(os.sep, "/"))
+            if path.endswith(VIDEO_SUFFIXES):
+                parts.append(
+                    f"<p>{html.escape(flow.title)} ({html.escape(flow.status)}): "
+                    f'<a href="{href}">video</a></p>'
+                    f'<video controls preload="none" width="480" src="{href}"></video>'
+                )
+            else:
+                parts.append(f'<p><a href="{href}">{html.escape(os.path.basename(path))}</a></p>')
+    if parts:
+        extras = getattr(report, "extras", [])
+        extras.append(pytest_html.extras.html("".join(parts)))
+        report.extras = extras  # type: ignore[attr-defined]  # pytest-html reads it
+
+
+def register(config: pytest.Config, session: LeapworkSession) -> None:
+    """Called from the plugin's configure: registers the artifacts when a directory is given."""
+    try:
+        settings = resolve_settings(config)
+    except cfg.SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if settings is not None:
+        config.pluginmanager.register(Artifacts(settings, session), "leapwork-artifacts")

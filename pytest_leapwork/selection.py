@@ -1,0 +1,316 @@
+"""``--leapwork-select``: one test item per matching schedule, without writing a test function.
+
+The controller's schedule tree is listed once per session (``GET /schedules/hierarchy``, one
+request; under pytest-xdist the xdist controller lists it and hands it to the workers, so they
+all collect the same items). Each enabled, non-temporary schedule whose title or folder path
+(``Folder/Sub/Title``) matches a pattern becomes an item under a ``leapwork`` node, marked
+``leapwork_schedule(<id>, variables=<--leapwork-var>)``: from there on it is a marked test like
+any other (triggered ahead, RunId in JUnit, reports, stops, xdist), and ``-k``, ``--lf`` and
+``--collect-only`` see it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .config import SettingsError
+from .errors import LeapworkError, MethodNotAllowed, NotFound
+from .marker import MARKER, MarkerError, check_variable_name
+from .models import PlacedSchedule, Schedule
+
+if TYPE_CHECKING:
+    from .session import LeapworkSession
+
+HELP_SELECT = (
+    "add one test per enabled schedule whose title or folder path (Folder/Sub/Title) matches "
+    "this fnmatch pattern; repeatable (ini leapwork_select, one pattern a line)"
+)
+HELP_VAR = (
+    "NAME=VALUE: a variable of the schedules --leapwork-select adds; repeatable "
+    "(ini leapwork_vars, one NAME=VALUE a line)"
+)
+#: The node the selected schedules are collected under; ``-k leapwork`` selects them all.
+NODE_NAME = "leapwork"
+#: Key of xdist's workerinput carrying the listed schedules (or the error) to the workers.
+WORKER_SELECTION = "leapwork_selection"
+
+
+class SelectionError(LeapworkError):
+    """A pattern matches no schedule the session could run."""
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("leapwork")
+    group.addoption(
+        "--leapwork-select", metavar="PATTERN", action="append", default=None, help=HELP_SELECT
+    )
+    group.addoption(
+        "--leapwork-var", metavar="NAME=VALUE", action="append", default=None, help=HELP_VAR
+    )
+    parser.addini("leapwork_select", HELP_SELECT, type="linelist")
+    parser.addini("leapwork_vars", HELP_VAR, type="linelist")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The patterns and variables of one session, resolved from the command line and ini."""
+
+    patterns: tuple[str, ...]
+    variables: dict[str, str]
+
+
+def resolve_selection(config: pytest.Config) -> Selection:
+    """Command-line patterns replace the ini's; variables merge by name, the command line wins."""
+    cli_patterns = config.getoption("leapwork_select") or []
+    cli_vars = config.getoption("leapwork_var") or []
+    patterns = _patterns(cli_patterns, "--leapwork-select option") or _patterns(
+        config.getini("leapwork_select"), "leapwork_select ini setting"
+    )
+    if cli_vars and not patterns:
+        raise SettingsError(
+            "--leapwork-var option: gives variables of the schedules --leapwork-select adds, "
+            "but no --leapwork-select pattern is given (marked tests take variables= on the "
+            "marker)"
+        )
+    variables = parse_variables(config.getini("leapwork_vars"), "leapwork_vars ini setting")
+    variables.update(parse_variables(cli_vars, "--leapwork-var option"))
+    return Selection(tuple(patterns), variables)
+
+
+def _patterns(values: Iterable[str], source: str) -> list[str]:
+    patterns = []
+    for value in values:
+        if not value.strip():
+            raise SettingsError(f"{source}: a pattern is empty; give a title or Folder/* pattern")
+        patterns.append(value.strip())
+    return patterns
+
+
+def parse_variables(lines: Iterable[str], source: str) -> dict[str, str]:
+    """``NAME=VALUE`` lines as variables; the value is everything after the first ``=``."""
+    variables: dict[str, str] = {}
+    for line in lines:
+        name, equals, value = line.partition("=")
+        name = name.strip()
+        if not equals:
+            raise SettingsError(f"{source}: {line!r} is not NAME=VALUE")
+        try:
+            check_variable_name(name, source)
+        except MarkerError as exc:
+            raise SettingsError(str(exc)) from None
+        variables[name] = value
+    return variables
+
+
+# -- which schedules ------------------------------------------------------------------------
+
+
+def list_schedules(session: LeapworkSession) -> list[PlacedSchedule]:
+    """The controller's schedule tree; its flat list where a controller has no tree endpoint."""
+    client = session.runner.client
+    try:
+        return client.schedule_hierarchy()
+    except (NotFound, MethodNotAllowed):
+        return [PlacedSchedule(s) for s in client.list_schedules()]
+
+
+def select(placed: Sequence[PlacedSchedule], patterns: Sequence[str]) -> list[PlacedSchedule]:
+    """The runnable schedules any pattern matches, by folder path; every pattern must match."""
+    candidates = [p for p in placed if not p.schedule.is_temporary]
+    chosen: dict[str, PlacedSchedule] = {}
+    for pattern in patterns:
+        matches = [p for p in candidates if _matches(p, pattern)]
+        enabled = [p for p in matches if p.schedule.enabled]
+        if not enabled:
+            raise SelectionError(_no_match_message(pattern, matches, candidates))
+        for entry in enabled:
+            chosen.setdefault(entry.schedule.id.lower(), entry)
+    return sorted(chosen.values(), key=lambda p: (p.path, p.schedule.id))
+
+
+def _matches(placed: PlacedSchedule, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(placed.schedule.title, pattern) or fnmatch.fnmatchcase(
+        placed.path, pattern
+    )
+
+
+def _no_match_message(
+    pattern: str, matches: list[PlacedSchedule], candidates: list[PlacedSchedule]
+) -> str:
+    message = f"--leapwork-select {pattern!r} matches no enabled schedule on the controller"
+    if matches:
+        disabled = ", ".join(repr(p.path) for p in matches[:5])
+        return f"{message} (disabled: {disabled})"
+    lowered = pattern.lower()
+    by_case = [
+        p
+        for p in candidates
+        if fnmatch.fnmatchcase(p.schedule.title.lower(), lowered)
+        or fnmatch.fnmatchcase(p.path.lower(), lowered)
+    ]
+    if by_case:
+        shown = ", ".join(repr(p.path) for p in by_case[:5])
+        return f"{message}; patterns are case-sensitive: did you mean {shown}?"
+    return f"{message} (run `pytest --leapwork-schedules` to list them)"
+
+
+def item_names(selected: Sequence[PlacedSchedule]) -> list[str]:
+    """Each schedule's test name: its title, or its folder path where titles repeat."""
+    titles = Counter(p.schedule.title for p in selected)
+    names = [
+        # "::" separates node names in a test id; an untitled schedule goes by its id.
+        (p.schedule.title if titles[p.schedule.title] == 1 else p.path).replace("::", ":")
+        or p.schedule.id
+        for p in selected
+    ]
+    repeated = Counter(names)
+    return [
+        f"{name} ({p.schedule.id})" if repeated[name] > 1 else name
+        for name, p in zip(names, selected, strict=True)
+    ]
+
+
+def to_data(placed: Sequence[PlacedSchedule]) -> list[dict[str, Any]]:
+    """Plain data for xdist's workerinput."""
+    return [
+        {
+            "id": p.schedule.id,
+            "title": p.schedule.title,
+            "enabled": p.schedule.enabled,
+            "type": p.schedule.type,
+            "folders": list(p.folders),
+        }
+        for p in placed
+    ]
+
+
+def from_data(data: Sequence[Mapping[str, Any]]) -> list[PlacedSchedule]:
+    return [
+        PlacedSchedule(Schedule(d["id"], d["title"], d["enabled"], d["type"]), tuple(d["folders"]))
+        for d in data
+    ]
+
+
+# -- pytest collection ------------------------------------------------------------------------
+
+
+def _run_selected_schedule(leapwork_schedule: Any) -> None:
+    """Passes when the schedule's run passed; the plugin fails the test before this otherwise."""
+
+
+class SelectedSchedule(pytest.Function):
+    """The test of one selected schedule."""
+
+    placed: PlacedSchedule
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"leapwork schedule {self.placed.path}"
+
+
+class LeapworkSelection(pytest.Collector):
+    """The node the selected schedules are collected under."""
+
+    def __init__(self, *, listing: Callable[[], list[PlacedSchedule]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._listing = listing
+
+    def collect(self) -> list[pytest.Item]:
+        selection: Selection = self.config.stash[SELECTION]
+        listing = self._listing()
+        selected = select(listing, selection.patterns)
+        # Named by title where no other enabled schedule has it (messages and hooks then read
+        # as for a marked test), by id where the title alone would be ambiguous.
+        titles = Counter(
+            p.schedule.title for p in listing if p.schedule.enabled and not p.schedule.is_temporary
+        )
+        items: list[pytest.Item] = []
+        for name, placed in zip(item_names(selected), selected, strict=True):
+            schedule = placed.schedule
+            reference = schedule.title if titles[schedule.title] == 1 else schedule.id
+            item = SelectedSchedule.from_parent(self, name=name, callobj=_run_selected_schedule)
+            item.placed = placed
+            item.add_marker(getattr(pytest.mark, MARKER)(reference, variables=selection.variables))
+            items.append(item)
+        return items
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, (LeapworkError, SettingsError)):
+            return f"leapwork: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+
+SELECTION = pytest.StashKey[Selection]()
+
+
+class ScheduleSelection:
+    """Registered only when a pattern is given: adds the selected schedules to the items."""
+
+    def __init__(self, session: LeapworkSession, worker_input: Mapping[str, Any] | None) -> None:
+        self.session = session
+        self.worker_input = worker_input
+        self._listed: list[PlacedSchedule] | None = None
+
+    def listing(self) -> list[PlacedSchedule]:
+        """The schedules, listed at most once per session (handed over on an xdist worker)."""
+        if self._listed is None:
+            if self.worker_input is not None and WORKER_SELECTION in self.worker_input:
+                handed = self.worker_input[WORKER_SELECTION]
+                if "error" in handed:
+                    raise SelectionError(handed["error"])
+                self._listed = from_data(handed["schedules"])
+            else:
+                self._listed = list_schedules(self.session)
+            # The selected tests name their schedules by id: resolve them from this listing.
+            self.session.runner.schedules.prime([p.schedule for p in self._listed])
+        return self._listed
+
+    def worker_data(self) -> dict[str, Any]:
+        """What the xdist controller hands each worker: the listing, or why it failed."""
+        try:
+            return {"schedules": to_data(self.listing())}
+        except (LeapworkError, SettingsError) as exc:
+            return {"error": str(exc)}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """Before ``-k``, ``-m`` and ``--lf`` choose among the items."""
+        node = LeapworkSelection.from_parent(
+            session, name=NODE_NAME, nodeid=NODE_NAME, listing=self.listing
+        )
+        items.extend(session.genitems(node))
+
+
+class SelectionXdist:
+    """On the xdist controller: list the schedules once and hand them to every worker."""
+
+    def __init__(self, selection: ScheduleSelection) -> None:
+        self.selection = selection
+        self._data: dict[str, Any] | None = None
+
+    def pytest_configure_node(self, node: Any) -> None:
+        if self._data is None:
+            self._data = self.selection.worker_data()
+        node.workerinput[WORKER_SELECTION] = self._data
+
+
+def register(config: pytest.Config, session: LeapworkSession) -> None:
+    """Called from the plugin's configure: registers the selection when a pattern is given."""
+    try:
+        selection = resolve_selection(config)
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if not selection.patterns:
+        return
+    config.stash[SELECTION] = selection
+    plugin = ScheduleSelection(session, getattr(config, "workerinput", None))
+    config.pluginmanager.register(plugin, "leapwork-selection")
+    if not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(SelectionXdist(plugin), "leapwork-selection-xdist")
