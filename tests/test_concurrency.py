@@ -279,31 +279,3 @@ def test_second_ctrl_c_exits_at_once(pytester: pytest.Pytester, emulator: Emulat
         assert process.returncode == pytest.ExitCode.INTERRUPTED, out
         assert all(r.stopped for r in emulator.runs)
     assert "Traceback" not in out
-
-
-def test_runs_of_a_crashed_xdist_worker_are_stopped(
-    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
-) -> None:
-    """A worker that dies cannot stop its runs: the xdist controller does, from its ledger."""
-    pytester.makepyfile(
-        """
-        import os
-        import pytest
-
-        def test_a_crashes_the_worker():
-            os._exit(1)
-
-        @pytest.mark.leapwork_schedule("Slow")
-        def test_b_was_triggered_ahead():
-            pass
-        """
-    )
-    result = run_pytest("-n", "1", "--max-worker-restart=0", subprocess=True)
-    [run] = emulator.runs
-    assert run.stopped
-    result.stdout.fnmatch_lines(
-        [
-            "*leapwork: runs stopped at session end*",
-            f"*test_b_was_triggered_ahead: schedule 'Slow', run {run.run_id} stopped (its xdist worker crashed)",
-        ]
-    )

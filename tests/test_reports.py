@@ -206,7 +206,7 @@ def test_runs_of_a_crashed_worker_are_in_the_summary_and_the_report(
     emulator: EmulatorServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A run known only from the xdist controller's stop of it is listed like any other."""
+    """A crashed worker's run is stopped by the xdist controller and listed like any other."""
     monkeypatch.setenv("COLUMNS", "250")
     pytester.makepyfile(
         """
@@ -225,6 +225,14 @@ def test_runs_of_a_crashed_worker_are_in_the_summary_and_the_report(
         "-n", "1", "--max-worker-restart=0", "--leapwork-junitxml=flows.xml", subprocess=True
     )
     [run] = emulator.runs
+    assert run.stopped  # a worker that dies cannot stop its runs: the xdist controller does
+    result.stdout.fnmatch_lines(
+        [
+            "*leapwork: runs stopped at session end*",
+            f"*test_b_was_triggered_ahead: schedule 'Slow', run {run.run_id} stopped "
+            "(its xdist worker crashed)",
+        ]
+    )
     result.stdout.fnmatch_lines(
         [f"*test_b_was_triggered_ahead*Slow*{run.run_id}*stopped, its xdist worker crashed*"]
     )
