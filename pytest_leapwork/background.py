@@ -1,5 +1,8 @@
 """Threads for requests to the controller that never hold up the end of the process.
 
+One kind of pool serves the whole package: the client's requests made off a test's thread,
+the runner's polls, fetches and bounded calls.
+
 ``concurrent.futures.ThreadPoolExecutor`` joins its threads when Python exits, so one request
 to a controller that never answers (or keeps answering 429 with a long Retry-After) kept a
 finished pytest session alive for minutes. The threads here are daemon threads: once the
@@ -54,9 +57,7 @@ class DaemonPool(Executor):
                 self._idle -= 1
             elif self._max_workers is None or self._threads < self._max_workers:
                 self._threads += 1
-                threading.Thread(
-                    target=self._serve, name=f"{self._name}-{self._threads}", daemon=True
-                ).start()
+                threading.Thread(target=self._serve, name=self._name, daemon=True).start()
         return future
 
     def _serve(self) -> None:
@@ -76,8 +77,9 @@ class DaemonPool(Executor):
             if future.set_running_or_notify_cancel():
                 try:
                     future.set_result(call())
-                except BaseException as exc:
+                except BaseException as exc:  # the caller gets it, whatever it is
                     future.set_exception(exc)
+            del work, future, call  # an idle thread keeps nothing of the last call
             with self._lock:
                 self._idle += 1
 

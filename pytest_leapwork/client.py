@@ -24,6 +24,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from .background import DaemonPool
 from .errors import (
     AccessKeyRejected,
     AnswerTooLarge,
@@ -54,7 +55,6 @@ from .models import (
     parse_schedules,
     parse_status,
 )
-from .request_threads import RequestThreads
 from .secret import Secret
 
 API_PREFIX = "/api/v4"
@@ -166,7 +166,7 @@ class LeapworkClient:
         #: Whether the controller has answered anything (an HTTP status) in this session.
         self._answered = False
         #: Where a test's requests are made, off the test's thread (see ``_call``).
-        self._threads = RequestThreads()
+        self._threads = DaemonPool("leapwork-request")
         self.session = _KeyKeepingSession()
         self.session.verify = verify
         if verify is False:
