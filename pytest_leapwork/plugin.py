@@ -120,6 +120,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from .xdist_plan import XdistWorker  # one plan for the whole xdist session
 
         config.pluginmanager.register(XdistWorker(session, config), "leapwork-xdist")
+        if not runs_nothing(config):
+            # From the start: a cancelled CI job's SIGTERM reaches every worker at once, and
+            # this one may still be collecting while the others have triggered its runs.
+            session.guard_signals()
         return
     reporting = Reporting(session)
     config.pluginmanager.register(reporting, REPORTING)
@@ -235,6 +239,7 @@ def read_flow_marker(
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if runs_nothing(config) or not _marked(session.items):
+        config.stash[SESSION].release_signals()  # an xdist worker's, guarded from the start
         return
     try:
         config.stash[SESSION].require_controller()

@@ -5,6 +5,7 @@ Nothing here touches the network until a marked test needs a run.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
@@ -216,6 +217,19 @@ class LeapworkSession:
             name = f"{self._worker_input.get('workerid', 'gw')}.pid"
             with open(os.path.join(directory, name), "w", encoding="ascii") as file:
                 file.write(str(os.getpid()))
+
+    def release_signals(self) -> None:
+        """No marked test runs in this process after all: SIGTERM does what it did before."""
+        with self._lock:
+            if self._interrupts is None or self._interrupts.terminated:
+                return  # a SIGTERM ended the collection: the session still ends as terminated
+            guard, self._interrupts = self._interrupts, None
+        guard.uninstall()
+        directory = self._worker_input.get(WORKER_LEDGER)
+        if directory is not None:
+            name = f"{self._worker_input.get('workerid', 'gw')}.pid"
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(directory, name))
 
     def guard_xdist_controller(self) -> None:
         """On the xdist controller: a SIGTERM goes on to the workers that hold runs."""

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .errors import AlreadyRunning, LeapworkError
+from .interrupts import TERMINATED
 from .junit_flows import RecordedRun
 from .ledger import RunLedger
 from .models import FINISHED, LeapworkRun, Schedule
@@ -455,6 +456,16 @@ class XdistWorker:
                 return self.plan
 
             self.session.make_planner = shared_plan
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """A SIGTERM cut the collection short: end the session before xdist hears of it.
+
+        pytest calls this hook even then, and xdist would report the half collection as
+        different from the other workers' (an error of its own) instead of the SIGTERM.
+        """
+        if self.session.terminated:
+            raise pytest.Session.Interrupted(TERMINATED)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

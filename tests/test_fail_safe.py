@@ -23,7 +23,15 @@ from pytest_leapwork.emulator import EmulatorServer, Fault
 from .conftest import FAST, RunPytest, on_status
 
 SLOW_FOUR = """
+import os
+import pathlib
 import pytest
+
+@pytest.fixture(autouse=True)
+def in_test(request):
+    # Written down before the test waits for its run, for the test to signal then.
+    name = request.node.callspec.id + "." + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    (pathlib.Path(__file__).parent / "in-test" / name).touch()
 
 @pytest.mark.leapwork_schedule("Slow")
 @pytest.mark.parametrize("leapwork_variables", [{"N": str(i)} for i in range(4)])
@@ -84,6 +92,14 @@ def wait_for_runs(emulator: EmulatorServer, count: int, process: subprocess.Pope
     assert len(emulator.runs) == count, "the runs were never triggered"
 
 
+def wait_for_files(directory: Path, count: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while len(list(directory.iterdir())) < count and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[0]
+        time.sleep(0.05)
+    assert len(list(directory.iterdir())) >= count, "the tests never started"
+
+
 @pytest.fixture
 def processes() -> Iterator[list[subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
@@ -107,10 +123,11 @@ def test_sigterm_stops_and_lists_every_run(
     target: str,
 ) -> None:
     pytester.makepyfile(SLOW_FOUR)
+    (pytester.path / "in-test").mkdir()
     process = start_pytest(pytester, emulator, *(["-n", str(workers)] if workers else []))
     processes.append(process)
     wait_for_runs(emulator, 4, process)
-    time.sleep(0.5)  # every test is waiting for its run
+    wait_for_files(pytester.path / "in-test", max(workers, 1), process)  # each process in a test
     if target == "group":
         os.killpg(process.pid, signal.SIGTERM)  # what a CI server does to a cancelled job
     else:
@@ -127,6 +144,31 @@ def test_sigterm_stops_and_lists_every_run(
     assert "cannot send" not in out
     assert "PluggyTeardownRaisedWarning" not in out
     assert "replacing crashed worker" not in out
+
+
+def test_sigterm_while_a_worker_still_collects(
+    pytester: pytest.Pytester, emulator: EmulatorServer, processes: list[subprocess.Popen[str]]
+) -> None:
+    """The first worker has triggered every run; the other, slower, has not reached a test."""
+    pytester.makepyfile(
+        "import os, time\n"
+        "if os.environ.get('PYTEST_XDIST_WORKER') != 'gw0':\n"
+        "    time.sleep(30)  # a worker that collects slowly, as on a loaded CI machine\n"
+        + SLOW_FOUR
+    )
+    (pytester.path / "in-test").mkdir()
+    process = start_pytest(pytester, emulator, "-n", "2")
+    processes.append(process)
+    wait_for_runs(emulator, 4, process)  # triggered ahead by gw0, while gw1 sleeps
+    os.killpg(process.pid, signal.SIGTERM)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert all(run.stopped for run in emulator.runs), out
+    for run in emulator.runs:
+        assert run.run_id in out
+    assert "Interrupted: the session was terminated (SIGTERM)" in out
+    assert "crashed" not in out
+    assert "node down" not in out
 
 
 # -- 2. A runNow cut off before its answer: its run is found and stopped, or named -----------
