@@ -760,7 +760,9 @@ class Runner:
         with handle.ending:
             if handle.done:  # a stop and a poll may race to end the same run
                 return
-            self._set_result(handle, ids, stopped_reason)
+            # A poll can see the end a stop caused before the stop's answer arrives: the run
+            # is still the one the plugin stopped.
+            self._set_result(handle, ids, stopped_reason or handle.stop_reason)
             handle._done.set()
         self._notify(self.on_finished, handle)
 

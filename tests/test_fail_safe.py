@@ -268,6 +268,32 @@ def test_stop_answered_not_completed_is_not_claimed(
     assert emulator.count_requests("stop_run") == runner_module.STOP_ATTEMPTS
 
 
+def test_stop_answered_late_still_reports_the_run_stopped(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    """A run stopped at session end whose stop takes effect at once but is answered late: a
+    poll sees the run end first, and it is still listed as stopped, not as failed."""
+    emulator.add_fault(Fault("stop_run", action="answer_late", delay=1.0))
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_a_fails():
+            assert False
+
+        @pytest.mark.leapwork_schedule("Slow")
+        def test_b_never_runs():
+            pass
+        """
+    )
+    result = run_pytest("-x", "-p", "no:randomly", "--leapwork-keep-order")
+    result.assert_outcomes(failed=1)
+    [run] = emulator.runs
+    assert run.stopped
+    [row] = [line for line in result.stdout.lines if f"  {run.run_id}  " in line]
+    assert " stopped " in row and " failed " not in row, row
+
+
 def test_runs_left_executing_are_said_under_q(
     pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
 ) -> None:
