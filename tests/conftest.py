@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,12 @@ import pytest_leapwork.plugin  # noqa: F401
 from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 
 pytest_plugins = ["pytester"]
+
+# Tests send real SIGINTs to the pytest processes they start. A shell that starts this suite
+# as a background job has it ignore SIGINT, which child processes inherit; a handler they do
+# not inherit (exec resets it), so they take Ctrl-C as a terminal's pytest would.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 SCENARIO = Path(__file__).with_name("scenario.toml")
 FAST = ("--leapwork-poll-interval=0.05", "-p", "no:cacheprovider")
