@@ -212,10 +212,9 @@ class LeapworkSession:
                 second_ctrl_c=not self._worker_input,
             )
         self._interrupts.install()
-        directory = self._worker_input.get(WORKER_LEDGER)
-        if directory is not None:
-            name = f"{self._worker_input.get('workerid', 'gw')}.pid"
-            with open(os.path.join(directory, name), "w", encoding="ascii") as file:
+        pid_file = self._pid_file()
+        if pid_file is not None:
+            with open(pid_file, "w", encoding="ascii") as file:
                 file.write(str(os.getpid()))
 
     def release_signals(self) -> None:
@@ -225,11 +224,17 @@ class LeapworkSession:
                 return  # a SIGTERM ended the collection: the session still ends as terminated
             guard, self._interrupts = self._interrupts, None
         guard.uninstall()
-        directory = self._worker_input.get(WORKER_LEDGER)
-        if directory is not None:
-            name = f"{self._worker_input.get('workerid', 'gw')}.pid"
+        pid_file = self._pid_file()
+        if pid_file is not None:
             with contextlib.suppress(OSError):
-                os.remove(os.path.join(directory, name))
+                os.remove(pid_file)
+
+    def _pid_file(self) -> str | None:
+        """Where an xdist worker writes down its pid for the controller, if it is one."""
+        directory = self._worker_input.get(WORKER_LEDGER)
+        if directory is None:
+            return None
+        return os.path.join(directory, f"{self._worker_input.get('workerid', 'gw')}.pid")
 
     def guard_xdist_controller(self) -> None:
         """On the xdist controller: a SIGTERM goes on to the workers that hold runs."""
