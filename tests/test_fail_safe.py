@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -92,12 +92,16 @@ def wait_for_runs(emulator: EmulatorServer, count: int, process: subprocess.Pope
     assert len(emulator.runs) == count, "the runs were never triggered"
 
 
-def wait_for_files(directory: Path, count: int, process: subprocess.Popen[str]) -> None:
+def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
-    while len(list(directory.iterdir())) < count and time.monotonic() < deadline:
+    while not condition() and time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()[0]
         time.sleep(0.05)
-    assert len(list(directory.iterdir())) >= count, "the tests never started"
+    assert condition(), "the session never got there"
+
+
+def wait_for_files(directory: Path, count: int, process: subprocess.Popen[str]) -> None:
+    wait_until(lambda: len(list(directory.iterdir())) >= count, process)
 
 
 @pytest.fixture
@@ -151,15 +155,17 @@ def test_sigterm_while_a_worker_still_collects(
 ) -> None:
     """The first worker has triggered every run; the other, slower, has not reached a test."""
     pytester.makepyfile(
-        "import os, time\n"
+        "import os, pathlib, time\n"
         "if os.environ.get('PYTEST_XDIST_WORKER') != 'gw0':\n"
+        "    (pathlib.Path(__file__).parent / 'collecting').mkdir()\n"
         "    time.sleep(30)  # a worker that collects slowly, as on a loaded CI machine\n"
         + SLOW_FOUR
     )
     (pytester.path / "in-test").mkdir()
     process = start_pytest(pytester, emulator, "-n", "2")
     processes.append(process)
-    wait_for_runs(emulator, 4, process)  # triggered ahead by gw0, while gw1 sleeps
+    wait_for_runs(emulator, 4, process)  # triggered ahead by gw0
+    wait_until(lambda: (pytester.path / "collecting").is_dir(), process)  # gw1 is guarded
     os.killpg(process.pid, signal.SIGTERM)
     out, _ = process.communicate(timeout=60)
     assert process.returncode == pytest.ExitCode.INTERRUPTED, out
