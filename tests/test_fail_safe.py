@@ -84,20 +84,22 @@ def start_pytest(
     )
 
 
-def wait_for_runs(emulator: EmulatorServer, count: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while len(emulator.runs) < count and time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[0]
-        time.sleep(0.05)
-    assert len(emulator.runs) == count, "the runs were never triggered"
-
-
-def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
+def wait_until(
+    condition: Callable[[], bool],
+    process: subprocess.Popen[str],
+    failure: str = "the session never got there",
+) -> None:
+    """Wait for ``condition`` while the pytest process lives, 60 s at most."""
     deadline = time.monotonic() + 60
     while not condition() and time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()[0]
         time.sleep(0.05)
-    assert condition(), "the session never got there"
+    assert condition(), failure
+
+
+def wait_for_runs(emulator: EmulatorServer, count: int, process: subprocess.Popen[str]) -> None:
+    wait_until(lambda: len(emulator.runs) >= count, process, "the runs were never triggered")
+    assert len(emulator.runs) == count, "the runs were never triggered"
 
 
 def wait_for_files(directory: Path, count: int, process: subprocess.Popen[str]) -> None:
