@@ -210,20 +210,13 @@ class LeapworkClient:
             "GET", "/schedules/hierarchy", "GET /schedules/hierarchy", parse_schedule_hierarchy
         )
 
-    def run_now(
-        self, schedule_id: str, variables: Mapping[str, str], within: float | None = None
-    ) -> str:
-        """Start a run; returns its RunId. Never repeated once the request was sent.
-
-        ``within`` (here and below): seconds the caller waits at most, retries included.
-        """
+    def run_now(self, schedule_id: str, variables: Mapping[str, str]) -> str:
+        """Start a run; returns its RunId. Never repeated once the request was sent."""
         path = f"/schedules/{_segment(schedule_id, 'schedule id')}/runNow"
         if variables:
             path += "?" + encode_variables(variables)
         try:
-            return self._call(
-                "PUT", path, "PUT /schedules/{id}/runNow", parse_run_id, once=True, within=within
-            )
+            return self._call("PUT", path, "PUT /schedules/{id}/runNow", parse_run_id, once=True)
         except VariableRejected as exc:
             exc.args = (
                 self._explain_rejected_variables(str(exc), exc.body, schedule_id, variables),
@@ -235,18 +228,16 @@ class LeapworkClient:
         path = f"/schedules/{_segment(schedule_id, 'schedule id')}"
         return self._call("GET", path, "GET /schedules/{id}", parse_declared_variables, within=15)
 
-    def schedule_run_ids(
-        self, schedule_id: str, count: int = 10, within: float | None = None
-    ) -> list[str]:
+    def schedule_run_ids(self, schedule_id: str, count: int = 10) -> list[str]:
         """``GET /schedules/{id}/runIds/LastHour``: its latest runs' ids, newest first."""
         path = f"/schedules/{_segment(schedule_id, 'schedule id')}/runIds/LastHour?count={count}"
         endpoint = "GET /schedules/{id}/runIds"
-        return self._call("GET", path, endpoint, parse_schedule_run_ids, within=within)
+        return self._call("GET", path, endpoint, parse_schedule_run_ids)
 
-    def schedule_status(self, schedule_id: str, within: float | None = None) -> str:
+    def schedule_status(self, schedule_id: str) -> str:
         """``GET /schedules/{id}/status``: ``Finished`` once no run of the schedule is left."""
         path = f"/schedules/{_segment(schedule_id, 'schedule id')}/status"
-        return self._call("GET", path, "GET /schedules/{id}/status", parse_status, within=within)
+        return self._call("GET", path, "GET /schedules/{id}/status", parse_status)
 
     def run_flow(self, flow_id: str, agent_id: str, variables: Mapping[str, str]) -> str:
         """Run one flow on one agent (a temporary schedule); its RunId. Never repeated."""
@@ -259,29 +250,27 @@ class LeapworkClient:
         path = f"/run/{_segment(run_id, 'RunId')}/status"
         return self._call("GET", path, "GET /run/{id}/status", parse_status, within=within)
 
-    def run_summary(self, run_id: str, within: float | None = None) -> RunSummary:
+    def run_summary(self, run_id: str) -> RunSummary:
         """``GET /run/{id}``: status plus how many items the run has and how many failed."""
         path = f"/run/{_segment(run_id, 'RunId')}"
-        return self._call("GET", path, "GET /run/{id}", parse_run_summary, within=within)
+        return self._call("GET", path, "GET /run/{id}", parse_run_summary)
 
-    def run_item_ids(self, run_id: str, within: float | None = None) -> list[str]:
+    def run_item_ids(self, run_id: str) -> list[str]:
         path = f"/run/{_segment(run_id, 'RunId')}/runItemIds"
-        return self._call(
-            "GET", path, "GET /run/{id}/runItemIds", parse_run_item_ids, within=within
-        )
+        return self._call("GET", path, "GET /run/{id}/runItemIds", parse_run_item_ids)
 
-    def run_item(self, run_item_id: str, within: float | None = None) -> FlowResult:
+    def run_item(self, run_item_id: str) -> FlowResult:
         path = f"/runItems/{_segment(run_item_id, 'run item id')}"
-        item = self._call("GET", path, "GET /runItems/{id}", parse_run_item, within=within)
+        item = self._call("GET", path, "GET /runItems/{id}", parse_run_item)
         item.run_item_id = item.run_item_id or run_item_id
         return item
 
-    def keyframes(self, run_item_id: str, within: float | None = None) -> list[Keyframe]:
+    def keyframes(self, run_item_id: str) -> list[Keyframe]:
         """A flow's log; a note in its place where the log is too large to read."""
         path = f"/runItems/{_segment(run_item_id, 'run item id')}/keyframes"
         endpoint = "GET /runItems/{id}/keyframes"
         try:
-            return self._call("GET", path, endpoint, parse_keyframes, within=within)
+            return self._call("GET", path, endpoint, parse_keyframes)
         except AnswerTooLarge as exc:
             return [Keyframe(timestamp="", level="Error", block_title=None, message=str(exc))]
 

@@ -160,7 +160,6 @@ class UnansweredTrigger:
 
     request: RunRequest
     schedule: Schedule
-    sent_at: float
 
 
 @dataclass(frozen=True)
@@ -228,7 +227,7 @@ class Runner:
             schedule = request.flow.temporary_schedule()
         else:
             schedule = self.schedules.resolve(request.schedule)
-        trigger = UnansweredTrigger(request, schedule, self._clock())
+        trigger = UnansweredTrigger(request, schedule)
         with self._lock:
             if self._closed:
                 raise RuntimeError("runner is closed")
@@ -403,9 +402,7 @@ class Runner:
                 if self._within(until, lambda: self.client.stop_run(run_id), "PUT /run/{id}/stop"):
                     log.info("stopped run %s of %r", run_id, title)
                     return None
-                status = self._within(
-                    until, lambda: self.status_client.run_status(run_id), "GET /run/{id}/status"
-                )
+                status = self.status_of(run_id, until)
             except LeapworkError as exc:
                 log.warning("could not stop run %s: %s", run_id, exc)
                 return str(exc)
@@ -490,10 +487,7 @@ class Runner:
             with self._lock:
                 if run_id.lower() in self._known_run_ids | elsewhere:
                     continue
-            status = self._within(
-                until, partial(self.status_client.run_status, run_id), "GET /run/{id}/status"
-            )
-            if status != FINISHED:
+            if self.status_of(run_id, until) != FINISHED:
                 return run_id
         return None
 
