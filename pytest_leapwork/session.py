@@ -12,13 +12,12 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings, SettingsError, Source, parse_controller_url
 from .errors import LeapworkError
-from .interrupts import TERMINATED
+from .interrupts import TERMINATED, InterruptGuard, XdistControllerGuard
 from .junit_flows import RecordedRun
 from .ledger import RunLedger
 from .secret import Secret
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .ahead import Planner
-    from .interrupts import InterruptGuard, XdistControllerGuard
     from .runner import RunHandle, Runner, RunRequest, TriggerOutcome
 
 log = logging.getLogger("pytest_leapwork")
@@ -155,12 +153,15 @@ class LeapworkSession:
         return settings
 
     def _own_ledger(self) -> RunLedger | None:
+        path = self._worker_file(".runs")
+        return None if path is None else RunLedger(path)
+
+    def _worker_file(self, suffix: str) -> str | None:
+        """This xdist worker's file in the shared directory (its runs, its pid); None elsewhere."""
         directory = self._worker_input.get(WORKER_LEDGER)
         if directory is None:
             return None
-        return RunLedger(
-            os.path.join(directory, f"{self._worker_input.get('workerid', 'gw')}.runs")
-        )
+        return os.path.join(directory, f"{self._worker_input.get('workerid', 'gw')}{suffix}")
 
     def stop_runs_of_crashed_worker(self, workerid: str) -> None:
         """Stop what a worker that died left running, from its ledger (xdist controller)."""
@@ -177,13 +178,18 @@ class LeapworkSession:
 
         until = runner.now() + STOP_GRACE_SECONDS
         for entry in entries:
-            reason = "its xdist worker crashed"
-            problem = runner.stop_run_id(entry.run_id, until, entry.schedule)
-            if problem is not None:
-                reason += f"; it could not be stopped: {problem}"
-            self.add_stopped(
-                StoppedRun(entry.nodeid, entry.schedule, entry.run_id, reason, problem is None)
+            self.stop_and_list(
+                entry.nodeid, entry.schedule, entry.run_id, "its xdist worker crashed", until
             )
+
+    def stop_and_list(
+        self, nodeid: str, title: str, run_id: str, reason: str, until: float
+    ) -> None:
+        """Stop a run known here only by its RunId (no handle in this process), and list it."""
+        problem = self.runner.stop_run_id(run_id, until, title)  # verified, bounded
+        if problem is not None:
+            reason += f"; it could not be stopped: {problem}"
+        self.add_stopped(StoppedRun(nodeid, title, run_id, reason, problem is None))
 
     def add_stopped(self, entry: StoppedRun) -> None:
         """List a run once, though a worker's report and its ledger may both name it."""
@@ -202,8 +208,6 @@ class LeapworkSession:
         An xdist worker takes only SIGTERM (xdist handles Ctrl-C) and writes down its pid, so
         that the xdist controller can pass a SIGTERM on to it.
         """
-        from .interrupts import InterruptGuard
-
         with self._lock:
             if self._interrupts is not None:
                 return
@@ -212,7 +216,7 @@ class LeapworkSession:
                 second_ctrl_c=not self._worker_input,
             )
         self._interrupts.install()
-        pid_file = self._pid_file()
+        pid_file = self._worker_file(".pid")
         if pid_file is not None:
             with open(pid_file, "w", encoding="ascii") as file:
                 file.write(str(os.getpid()))
@@ -224,22 +228,13 @@ class LeapworkSession:
                 return  # a SIGTERM ended the collection: the session still ends as terminated
             guard, self._interrupts = self._interrupts, None
         guard.uninstall()
-        pid_file = self._pid_file()
+        pid_file = self._worker_file(".pid")
         if pid_file is not None:
             with contextlib.suppress(OSError):
                 os.remove(pid_file)
 
-    def _pid_file(self) -> str | None:
-        """Where an xdist worker writes down its pid for the controller, if it is one."""
-        directory = self._worker_input.get(WORKER_LEDGER)
-        if directory is None:
-            return None
-        return os.path.join(directory, f"{self._worker_input.get('workerid', 'gw')}.pid")
-
     def guard_xdist_controller(self) -> None:
         """On the xdist controller: a SIGTERM goes on to the workers that hold runs."""
-        from .interrupts import XdistControllerGuard
-
         self._controller_guard = XdistControllerGuard(self._worker_pids)
         self._controller_guard.install()
 

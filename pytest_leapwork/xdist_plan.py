@@ -22,7 +22,6 @@ No per-test hook here: the cost is per session, plus a few file operations per m
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import threading
@@ -47,7 +46,6 @@ from .session import WORKER_LEDGER, LeapworkSession, StoppedRun
 if TYPE_CHECKING:
     from .runner import RunHandle, Runner, RunRequest
 
-log = logging.getLogger("pytest_leapwork")
 
 #: Key of xdist's workeroutput carrying the runs a worker stopped.
 STOPPED_OUTPUT = "leapwork_stopped"
@@ -546,17 +544,14 @@ class XdistController:
         runner = self.session.runner
         until = runner.now() + STOP_GRACE_SECONDS
         for key, run in left:
-            reason = "its test did not run"
-            title = run["schedule"]["title"]
             try:
                 if runner.status_of(run["run_id"], until) == FINISHED:
                     continue  # ended on its own, as a run nobody follows may
             except LeapworkError:
                 pass  # the stop says what is wrong
-            problem = runner.stop_run_id(run["run_id"], until, title)  # verified, bounded
-            if problem is not None:
-                reason += f"; it could not be stopped: {problem}"
-            self.session.add_stopped(StoppedRun(key, title, run["run_id"], reason, problem is None))
+            self.session.stop_and_list(
+                key, run["schedule"]["title"], run["run_id"], "its test did not run", until
+            )
 
     def _log(self) -> PlanLog | None:
         if self.directory is None or not os.path.exists(os.path.join(self.directory, "plan.log")):
