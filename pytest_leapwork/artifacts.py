@@ -25,6 +25,7 @@ import pytest
 
 from . import config as cfg
 from .errors import LeapworkError, NotFound
+from .junit_flows import relative_path
 from .models import FlowResult, LeapworkRun
 
 if TYPE_CHECKING:
@@ -223,7 +224,7 @@ class Artifacts:
         if not lines:
             return
         if config.get_verbosity() < 0:  # -q: one line, as the runs' summary keeps
-            where = _relative(self.saver.settings.directory, start)
+            where = relative_path(self.saver.settings.directory, start)
             count = len(lines)
             terminalreporter.write_line(
                 f"leapwork: {count} artifact file{'s' if count != 1 else ''} of failing flows "
@@ -245,16 +246,9 @@ def summary_lines(session: LeapworkSession, start: str) -> list[str]:
         for flow in recorded.run.flows:
             for path in flow.artifacts:
                 lines.append(
-                    f"{recorded.nodeid}: {flow.title} ({flow.status}): {_relative(path, start)}"
+                    f"{recorded.nodeid}: {flow.title} ({flow.status}): {relative_path(path, start)}"
                 )
     return lines
-
-
-def _relative(path: str, start: str) -> str:
-    try:
-        return os.path.relpath(path, start)
-    except ValueError:  # another drive on Windows
-        return path
 
 
 def add_html_links(config: pytest.Config, report: pytest.TestReport, run: LeapworkRun) -> None:
@@ -266,7 +260,7 @@ def add_html_links(config: pytest.Config, report: pytest.TestReport, run: Leapwo
     parts = []
     for flow in run.flows:
         for path in flow.artifacts:
-            href = html.escape(_relative(path, start).replace(os.sep, "/"))
+            href = html.escape(relative_path(path, start).replace(os.sep, "/"))
             if path.endswith(VIDEO_SUFFIXES):
                 parts.append(
                     f"<p>{html.escape(flow.title)} ({html.escape(flow.status)}): "

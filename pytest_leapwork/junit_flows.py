@@ -99,14 +99,19 @@ def _close_suite(suite: ET.Element, tests: int, failures: int, errors: int, time
 def attachment_lines(flow: FlowResult, report_dir: str) -> str:
     """``[[ATTACHMENT|path]]`` per saved file, relative to the report's folder: the form
     Jenkins' JUnit attachments plugin and GitLab read from a test case's ``system-out``."""
-    lines = []
-    for path in flow.artifacts:
-        try:
-            relative = os.path.relpath(path, report_dir)
-        except ValueError:  # another drive on Windows
-            relative = path
-        lines.append(f"[[ATTACHMENT|{relative.replace(os.sep, '/')}]]")
+    lines = [
+        f"[[ATTACHMENT|{relative_path(path, report_dir).replace(os.sep, '/')}]]"
+        for path in flow.artifacts
+    ]
     return "\n".join(lines)
+
+
+def relative_path(path: str, start: str) -> str:
+    """``path`` relative to ``start``; as it is where there is no such path (another drive)."""
+    try:
+        return os.path.relpath(path, start)
+    except ValueError:  # another drive on Windows
+        return path
 
 
 def build_report(
