@@ -64,7 +64,10 @@ def parse_flow_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> Schedul
     agent_id = _guid(kwargs["agent"], "agent=", "In Leapwork Studio: right-click the agent, Get Id")
     where = f"{FLOW_MARKER} marker variables"
     variables = normalize_variables(kwargs.get("variables"), where)
-    timeout = parse_timeout(kwargs.get("timeout"), FLOW_MARKER)
+    try:
+        timeout = parse_timeout(kwargs.get("timeout"))
+    except MarkerError as exc:
+        raise MarkerError(str(exc).replace(MARKER, FLOW_MARKER, 1)) from None
     return ScheduleSpec(flow_id, variables, timeout, flow=FlowTarget(flow_id, agent_id))
 
 

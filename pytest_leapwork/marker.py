@@ -75,14 +75,13 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> ScheduleSpec
     return ScheduleSpec(schedule.strip(), variables, parse_timeout(kwargs.get("timeout")))
 
 
-def parse_timeout(value: Any, marker: str = MARKER) -> float | None:
-    """A marker's ``timeout=``: None, or seconds; ``marker`` names it in errors."""
+def parse_timeout(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MarkerError(f"{marker} marker: timeout must be a number of seconds, got {value!r}")
+        raise MarkerError(f"{MARKER} marker: timeout must be a number of seconds, got {value!r}")
     if not math.isfinite(value) or value <= 0:
-        raise MarkerError(f"{marker} marker: timeout must be more than 0 seconds, got {value!r}")
+        raise MarkerError(f"{MARKER} marker: timeout must be more than 0 seconds, got {value!r}")
     return float(value)
 
 
