@@ -26,7 +26,7 @@ import pytest
 from . import config as cfg
 from .errors import LeapworkError, NotFound
 from .junit_flows import relative_path
-from .models import FlowResult, LeapworkRun
+from .models import VIDEO_EXTENSIONS, FlowResult, LeapworkRun
 
 if TYPE_CHECKING:
     from .client import LeapworkClient
@@ -46,7 +46,7 @@ HELP_MAX_MB = (
 )
 #: Downloads at once: enough to overlap, few enough to spare a controller that serves runs.
 DOWNLOADS_AT_ONCE = 4
-VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".mov", ".avi")
+VIDEO_SUFFIXES = tuple(VIDEO_EXTENSIONS.values())
 
 
 def add_options(parser: pytest.Parser) -> None:

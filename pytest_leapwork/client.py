@@ -38,6 +38,7 @@ from .errors import (
 )
 from .limits import MAX_ANSWER_BYTES, MAX_ERROR_BYTES, MAX_SNIPPET_CHARS, cut, is_guid
 from .models import (
+    VIDEO_EXTENSIONS,
     FlowResult,
     Keyframe,
     PlacedSchedule,
@@ -598,18 +599,9 @@ def _segment(value: str, what: str) -> str:
     return quote(value, safe="")
 
 
-_VIDEO_EXTENSIONS = {
-    "video/mp4": ".mp4",
-    "video/webm": ".webm",
-    "video/x-matroska": ".mkv",
-    "video/quicktime": ".mov",
-    "video/x-msvideo": ".avi",
-}
-
-
 def _video_extension(content_type: str) -> str:
     """The file extension for a video's Content-Type; Leapwork records MP4 by default."""
-    return _VIDEO_EXTENSIONS.get(content_type.split(";")[0].strip().lower(), ".mp4")
+    return VIDEO_EXTENSIONS.get(content_type.split(";")[0].strip().lower(), ".mp4")
 
 
 def _on_a_thread_of_ours() -> bool:

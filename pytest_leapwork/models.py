@@ -26,6 +26,14 @@ DONE_STATUS = "Done"
 FINISHED = "Finished"
 #: The type of the schedules the controller makes to run one flow on one agent.
 TEMPORARY = "TemporaryScheduleInfo"
+#: File extension of a run item's video, by the Content-Type the controller sends it with.
+VIDEO_EXTENSIONS = {
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "video/x-matroska": ".mkv",
+    "video/quicktime": ".mov",
+    "video/x-msvideo": ".avi",
+}
 # Keyframe levels that are noise in a failure message (every vendor client drops them).
 SILENT_KEYFRAME_LEVELS = frozenset({"", "trace"})
 
