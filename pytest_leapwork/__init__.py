@@ -1,6 +1,6 @@
 """pytest-leapwork: run Leapwork schedules as pytest tests."""
 
-from .models import FlowResult, Keyframe, LeapworkRun, Schedule
+from .api.models import FlowResult, Keyframe, LeapworkRun, Schedule
 
 __version__ = "0.1.0"
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from .secret import Secret
+from .api.secret import Secret
 
 DEFAULT_PORT = 9001
 PORT_HINT = "a port is a number from 1 to 65535 (the controller listens on 9001, or 9002 for https)"

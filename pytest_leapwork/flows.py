@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .api.models import TEMPORARY, Schedule
 from .marker import MARKER, MarkerError, ScheduleSpec, normalize_variables, parse_timeout
-from .models import TEMPORARY, Schedule
-from .schedules import looks_like_id
+from .runs.schedules import looks_like_id
 
 FLOW_MARKER = "leapwork_flow"
 FLOW_MARKER_HELP = (

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .models import FlowResult, LeapworkRun
+    from .api.models import FlowResult, LeapworkRun
 
 
 def pytest_leapwork_variables(item: pytest.Item, schedule: str, variables: dict[str, str]) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from .runner import RunHandle
+from .runs.runner import RunHandle
 
 EXIT_INTERRUPTED = 130
 TERMINATED = "the session was terminated (SIGTERM)"

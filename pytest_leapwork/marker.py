@@ -129,7 +129,7 @@ def variable_value(value: Any) -> str:
 
 
 def check_query_length(variables: Mapping[str, str], where: str) -> None:
-    from .client import encode_variables  # requests loads only for sessions that run schedules
+    from .api.client import encode_variables  # requests loads only for sessions that run schedules
 
     length = len(encode_variables(variables))
     if length > MAX_QUERY_LENGTH:

@@ -26,12 +26,12 @@ from typing import Any
 
 import pytest
 
-from . import artifacts, selection
 from . import config as cfg
-from .errors import LeapworkError
+from .api.errors import LeapworkError
+from .api.models import LeapworkRun, PlacedSchedule
+from .features import artifacts, selection
 from .flows import FLOW_MARKER, FLOW_MARKER_HELP, flow_spec
 from .interrupts import TERMINATED, hide_handler_frame
-from .junit_flows import NotStarted, RecordedRun, write_report
 from .marker import (
     MARKER,
     MARKER_HELP,
@@ -41,13 +41,13 @@ from .marker import (
     normalize_variables,
     parse_marker,
 )
-from .models import LeapworkRun, PlacedSchedule
 from .options import add_options, resolve_settings
 from .ordering import MarkedLast, add_order_option, keep_order
-from .progress import Progress
-from .report import aligned, count_line, failure_message, flows_html, run_summary_lines
-from .roster import entry_of, stopped_entry, unreported
-from .runner import RunHandle, RunRequest
+from .reporting.junit_flows import NotStarted, RecordedRun, write_report
+from .reporting.progress import Progress
+from .reporting.records import entry_of, stopped_entry, unreported
+from .reporting.text import aligned, count_line, failure_message, flows_html, run_summary_lines
+from .runs.runner import RunHandle, RunRequest
 from .session import LeapworkSession
 
 RUN_ID_PROPERTY = "leapwork_run_id"
@@ -117,7 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
     selection.register(config, session)  # --leapwork-select: items without test functions
     artifacts.register(config, session)  # --leapwork-artifacts: failing flows' videos
     if hasattr(config, "workerinput"):
-        from .xdist_plan import XdistWorker  # one plan for the whole xdist session
+        from .xdist.plan import XdistWorker  # one plan for the whole xdist session
 
         config.pluginmanager.register(XdistWorker(session, config), "leapwork-xdist")
         if not runs_nothing(config):
@@ -128,7 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
     reporting = Reporting(session)
     config.pluginmanager.register(reporting, REPORTING)
     if getattr(config.option, "dist", "no") != "no":  # this process runs xdist's workers
-        from .xdist_plan import XdistController
+        from .xdist.plan import XdistController
 
         config.pluginmanager.register(XdistController(session, reporting), "leapwork-xdist")
 
@@ -494,7 +494,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     leapwork = session.config.stash[SESSION]
     leapwork.finish()
     if hasattr(session.config, "workerinput"):
-        from .xdist_plan import RUNS_OUTPUT, STOPPED_OUTPUT
+        from .xdist.plan import RUNS_OUTPUT, STOPPED_OUTPUT
 
         output = session.config.workeroutput  # type: ignore[attr-defined]
         output[STOPPED_OUTPUT] = [asdict(s) for s in leapwork.stopped]

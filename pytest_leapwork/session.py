@@ -15,18 +15,18 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .api.errors import LeapworkError
+from .api.secret import Secret
 from .config import Settings, SettingsError, Source, parse_controller_url
-from .errors import LeapworkError
 from .interrupts import TERMINATED, InterruptGuard, XdistControllerGuard
-from .junit_flows import RecordedRun
-from .ledger import RunLedger
-from .secret import Secret
+from .reporting.junit_flows import RecordedRun
+from .xdist.ledger import RunLedger
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .ahead import Planner
-    from .runner import RunHandle, Runner, RunRequest, TriggerOutcome
+    from .runs.planning import Planner
+    from .runs.runner import RunHandle, Runner, RunRequest, TriggerOutcome
 
 log = logging.getLogger("pytest_leapwork")
 #: Why runs still in flight when the session ends are stopped.
@@ -174,7 +174,7 @@ class LeapworkSession:
             runner = self.runner
         except (SettingsError, LeapworkError):  # pragma: no cover - it had a controller
             return
-        from .runner import STOP_GRACE_SECONDS
+        from .runs.runner import STOP_GRACE_SECONDS
 
         until = runner.now() + STOP_GRACE_SECONDS
         for entry in entries:
@@ -274,9 +274,9 @@ class LeapworkSession:
             runner = self._runner
         if runner is None:
             # Made on first use, so sessions without a marked test never load requests.
-            from .ahead import TriggerAhead
-            from .client import LeapworkClient
-            from .runner import Runner
+            from .api.client import LeapworkClient
+            from .runs.planning import TriggerAhead
+            from .runs.runner import Runner
 
             url, key = self.controller()
             runner = Runner(

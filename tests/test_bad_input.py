@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-import pytest_leapwork.client as client_module
+import pytest_leapwork.api.client as client_module
 from pytest_leapwork.emulator import EmulatorServer
 
 from .conftest import FAST

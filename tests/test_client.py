@@ -16,8 +16,8 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from pytest_leapwork.client import LeapworkClient, encode_variables
-from pytest_leapwork.errors import (
+from pytest_leapwork.api.client import LeapworkClient, encode_variables
+from pytest_leapwork.api.errors import (
     AccessKeyRejected,
     AlreadyRunning,
     ControllerHTTPError,
@@ -30,7 +30,7 @@ from pytest_leapwork.errors import (
     NotFound,
     VariableRejected,
 )
-from pytest_leapwork.secret import Secret
+from pytest_leapwork.api.secret import Secret
 
 KEY = "Zq9Xw7PK3yS3cr3t"
 SCHEDULE_ID = "587d3239-5ccb-402f-a1d1-46d907bd6eaa"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_leapwork.api.secret import Secret, mask
 from pytest_leapwork.config import (
     Settings,
     SettingsError,
@@ -22,7 +23,6 @@ from pytest_leapwork.config import (
     parse_positive_int,
     parse_seconds,
 )
-from pytest_leapwork.secret import Secret, mask
 
 ENV = "LEAPWORK_CONTROLLER environment variable"
 KEY = "Zq9Xw7PK3yS3cr3t"

@@ -849,7 +849,7 @@ def test_reference_reads_without_the_site() -> None:
         )
         assert "heading_level: 3" not in paragraph, "heading_level 3 is the site's default"
     assert directives >= 15
-    import pytest_leapwork.errors as errors
+    import pytest_leapwork.api.errors as errors
     import pytest_leapwork.hooks as hooks
 
     hooks_prose = section(text, "## Hooks")

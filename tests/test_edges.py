@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 from pytest_httpserver import HTTPServer
 
-import pytest_leapwork.client as client_module
-import pytest_leapwork.schedules as schedules_module
+import pytest_leapwork.api.client as client_module
+import pytest_leapwork.runs.schedules as schedules_module
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
 from .conftest import FAST, RunPytest

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-import pytest_leapwork.client as client_module
-import pytest_leapwork.runner as runner_module
+import pytest_leapwork.api.client as client_module
+import pytest_leapwork.runs.runner as runner_module
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
 from .conftest import FAST, RunPytest, on_status
@@ -502,9 +502,9 @@ def test_lookup_passes_over_runs_another_xdist_worker_was_given(
 ) -> None:
     """Under xdist the lookup must not take another worker's newer run of the schedule for
     the cut-off one: the workers' ledgers name every run the session was given."""
-    from pytest_leapwork.client import LeapworkClient
-    from pytest_leapwork.ledger import RunLedger
-    from pytest_leapwork.runner import Runner, RunRequest
+    from pytest_leapwork.api.client import LeapworkClient
+    from pytest_leapwork.runs.runner import Runner, RunRequest
+    from pytest_leapwork.xdist.ledger import RunLedger
 
     emulator.add_fault(Fault("run_now", action="answer_late", delay=3))
     runner = Runner(LeapworkClient(emulator.url, emulator.access_key))

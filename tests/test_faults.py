@@ -17,8 +17,8 @@ import pytest
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ProtocolError
 
-import pytest_leapwork.client as client_module
-from pytest_leapwork.client import LeapworkClient
+import pytest_leapwork.api.client as client_module
+from pytest_leapwork.api.client import LeapworkClient
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
 from .conftest import RunPytest, on_status
@@ -387,7 +387,7 @@ def test_get_always_slower_than_the_read_timeout(emulator: EmulatorServer) -> No
 @pytest.fixture
 def short_read_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     """Sessions in this process build their client with a 0.3 s read timeout."""
-    import pytest_leapwork.client as client_module
+    import pytest_leapwork.api.client as client_module
 
     class ShortTimeoutClient(LeapworkClient):
         def __init__(self, *args: Any, **kwargs: Any) -> None:

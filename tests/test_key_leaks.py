@@ -25,13 +25,13 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-import pytest_leapwork.client as client_module
-from pytest_leapwork.client import LeapworkClient
+import pytest_leapwork.api.client as client_module
+from pytest_leapwork.api.client import LeapworkClient
+from pytest_leapwork.api.errors import LeapworkError
+from pytest_leapwork.api.secret import Secret
 from pytest_leapwork.config import Settings
 from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
-from pytest_leapwork.errors import LeapworkError
-from pytest_leapwork.runner import RunRequest
-from pytest_leapwork.secret import Secret
+from pytest_leapwork.runs.runner import RunRequest
 from pytest_leapwork.session import LeapworkSession
 
 from .conftest import FAST, SCENARIO

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from pytest_leapwork.errors import InvalidResponse
-from pytest_leapwork.models import (
+from pytest_leapwork.api.errors import InvalidResponse
+from pytest_leapwork.api.models import (
     FlowResult,
     Keyframe,
     LeapworkRun,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_leapwork.junit_flows import NotStarted, RecordedRun
-from pytest_leapwork.models import FlowResult, Keyframe, LeapworkRun
-from pytest_leapwork.report import (
+from pytest_leapwork.api.models import FlowResult, Keyframe, LeapworkRun
+from pytest_leapwork.reporting.junit_flows import NotStarted, RecordedRun
+from pytest_leapwork.reporting.text import (
     describe_variables,
     failure_message,
     flow_table,
@@ -187,10 +187,10 @@ def test_every_non_passing_status_is_named(status: str) -> None:
 
 
 def test_plurals_in_messages_and_progress() -> None:
-    from pytest_leapwork.models import Schedule
-    from pytest_leapwork.progress import describe
-    from pytest_leapwork.report import count_line, plural
-    from pytest_leapwork.runner import RunHandle, RunRequest
+    from pytest_leapwork.api.models import Schedule
+    from pytest_leapwork.reporting.progress import describe
+    from pytest_leapwork.reporting.text import count_line, plural
+    from pytest_leapwork.runs.runner import RunHandle, RunRequest
 
     assert [plural(n, "flow") for n in (0, 1, 2)] == ["0 flows", "1 flow", "2 flows"]
     one = failure_message(make_run([make_flow("Pay", "Failed")]), timeout=60)

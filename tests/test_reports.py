@@ -602,7 +602,7 @@ def test_progress_is_silent_with_q(pytester: pytest.Pytester, controller_args: l
 def test_progress_heartbeat_in_a_log(
     pytester: pytest.Pytester, run_pytest: RunPytest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pytest_leapwork.progress.HEARTBEAT_SECONDS", 0.2)
+    monkeypatch.setattr("pytest_leapwork.reporting.progress.HEARTBEAT_SECONDS", 0.2)
     pytester.makepyfile(PROGRESS_TEST)
     result = run_pytest()
     result.assert_outcomes(passed=1)

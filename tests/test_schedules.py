@@ -6,15 +6,15 @@ from typing import Any, cast
 
 import pytest
 
-from pytest_leapwork.client import LeapworkClient
-from pytest_leapwork.errors import (
+from pytest_leapwork.api.client import LeapworkClient
+from pytest_leapwork.api.errors import (
     ControllerUnreachable,
     ScheduleAmbiguous,
     ScheduleDisabled,
     ScheduleNotFound,
 )
-from pytest_leapwork.models import Schedule
-from pytest_leapwork.schedules import ScheduleDirectory, looks_like_id
+from pytest_leapwork.api.models import Schedule
+from pytest_leapwork.runs.schedules import ScheduleDirectory, looks_like_id
 
 UAT_ID = "587d3239-5ccb-402f-a1d1-46d907bd6eaa"
 NIGHT_ID = "11111111-2222-3333-4444-555555555555"

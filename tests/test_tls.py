@@ -17,10 +17,10 @@ import trustme
 import urllib3
 from requests.adapters import HTTPAdapter
 
-import pytest_leapwork.client as client_module
-from pytest_leapwork.client import LeapworkClient, _CappedRetry
+import pytest_leapwork.api.client as client_module
+from pytest_leapwork.api.client import LeapworkClient, _CappedRetry
+from pytest_leapwork.api.errors import ControllerUnreachable
 from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
-from pytest_leapwork.errors import ControllerUnreachable
 
 from .conftest import FAST, SCENARIO
 

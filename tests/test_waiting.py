@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_leapwork.cadence import MIN_POLL_SECONDS, POLL_FRACTION, poll_delay, polls_for
-from pytest_leapwork.client import LeapworkClient
+from pytest_leapwork.api.client import LeapworkClient
+from pytest_leapwork.api.models import FlowResult, RunSummary, Schedule
 from pytest_leapwork.config import DEFAULT_POLL_INTERVAL
 from pytest_leapwork.emulator import EmulatorServer, Scenario
-from pytest_leapwork.models import FlowResult, RunSummary, Schedule
-from pytest_leapwork.runner import RunHandle, Runner, RunRequest
+from pytest_leapwork.runs.cadence import MIN_POLL_SECONDS, POLL_FRACTION, poll_delay, polls_for
+from pytest_leapwork.runs.runner import RunHandle, Runner, RunRequest
 from tests.conftest import RunPytest
 
 # -- adaptive polling -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Scenario
-from pytest_leapwork.xdist_plan import XdistController, XdistWorker
+from pytest_leapwork.xdist.plan import XdistController, XdistWorker
 from tests.conftest import RunPytest
 
 SECONDS = 0.6

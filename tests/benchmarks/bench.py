@@ -477,9 +477,9 @@ class Bench:
     # figure 6 ---------------------------------------------------------------------------------
 
     def long_run(self) -> None:
+        from pytest_leapwork.api.models import FlowResult, RunSummary, Schedule
         from pytest_leapwork.config import DEFAULT_POLL_INTERVAL
-        from pytest_leapwork.models import FlowResult, RunSummary, Schedule
-        from pytest_leapwork.runner import RunHandle, Runner, RunRequest
+        from pytest_leapwork.runs.runner import RunHandle, Runner, RunRequest
 
         now = [0.0]
         asked: list[float] = []
@@ -525,8 +525,8 @@ class Bench:
     # figure 7 ---------------------------------------------------------------------------------
 
     def large_run(self) -> None:
-        from pytest_leapwork.client import LeapworkClient
-        from pytest_leapwork.runner import Runner, RunRequest
+        from pytest_leapwork.api.client import LeapworkClient
+        from pytest_leapwork.runs.runner import Runner, RunRequest
 
         flows = [
             {"title": f"Flow {i:04d}", "seconds": 0.0005, "status": "Failed"}

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from pytest_leapwork import client as client_module
-from pytest_leapwork.client import LeapworkClient
+import pytest_leapwork.api.client as client_module
+from pytest_leapwork.api.client import LeapworkClient
+from pytest_leapwork.api.errors import ArtifactTooLarge, LeapworkError
 from pytest_leapwork.emulator import EmulatorServer
 from pytest_leapwork.emulator.faults import Fault
-from pytest_leapwork.errors import ArtifactTooLarge, LeapworkError
 
 from ..conftest import RunPytest
 

@@ -6,11 +6,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pytest_leapwork import client as client_module
+import pytest_leapwork.api.client as client_module
+from pytest_leapwork.api.models import PlacedSchedule, Schedule, parse_schedule_hierarchy
 from pytest_leapwork.emulator import EmulatorServer
 from pytest_leapwork.emulator.faults import Fault
-from pytest_leapwork.models import PlacedSchedule, Schedule, parse_schedule_hierarchy
-from pytest_leapwork.selection import item_names, select
+from pytest_leapwork.features.selection import item_names, select
 
 from ..conftest import FAST, RunPytest
 from .conftest import BROKEN

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
-from pytest_leapwork.client import LeapworkClient
-from pytest_leapwork.runner import Runner, RunRequest
+from pytest_leapwork.api.client import LeapworkClient
+from pytest_leapwork.runs.runner import Runner, RunRequest
 
 
 def run_schedule(controller: str, key: str, schedule: str, variables: dict[str, str]) -> int:

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from concurrent.futures import Future
 from typing import Protocol
 
-from .errors import AlreadyRunning, LeapworkError
+from ..api.errors import AlreadyRunning, LeapworkError
 from .runner import RunHandle, Runner, RunRequest
 
 

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .models import FlowResult, LeapworkRun
+from ..api.models import FlowResult, LeapworkRun
 
 
 @dataclass(frozen=True)

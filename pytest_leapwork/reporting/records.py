@@ -13,9 +13,9 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
+from ..api.models import LeapworkRun
+from ..runs.runner import RunHandle
 from .junit_flows import RecordedRun
-from .models import LeapworkRun
-from .runner import RunHandle
 
 #: Why a run that ended on its own was not reported by its test.
 TEST_DID_NOT_RUN = "its test did not run"

@@ -24,7 +24,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .background import DaemonPool
+from ..threads import DaemonPool
 from .errors import (
     AccessKeyRejected,
     AnswerTooLarge,

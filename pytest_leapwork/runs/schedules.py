@@ -8,11 +8,11 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
-from .errors import LeapworkError, ScheduleAmbiguous, ScheduleDisabled, ScheduleNotFound
-from .models import Schedule
+from ..api.errors import LeapworkError, ScheduleAmbiguous, ScheduleDisabled, ScheduleNotFound
+from ..api.models import Schedule
 
 if TYPE_CHECKING:
-    from .client import LeapworkClient
+    from ..api.client import LeapworkClient
 
 log = logging.getLogger("pytest_leapwork")
 

@@ -6,8 +6,8 @@ import html
 import textwrap
 from collections.abc import Mapping, Sequence
 
+from ..api.models import FlowResult, LeapworkRun
 from .junit_flows import NotStarted, RecordedRun
-from .models import FlowResult, LeapworkRun
 
 #: Below this many columns the variables leave the table for a line of their own.
 MIN_VARIABLES_WIDTH = 24

@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from .background import DaemonPool, OutOfTime, call_within
-from .cadence import poll_delay
-from .errors import (
+from ..api.errors import (
     AccessKeyRejected,
     ControllerHTTPError,
     ControllerServerError,
@@ -30,12 +28,14 @@ from .errors import (
     NotFound,
     RunLost,
 )
-from .models import FINISHED, TEMPORARY, FlowResult, LeapworkRun, Schedule
+from ..api.models import FINISHED, TEMPORARY, FlowResult, LeapworkRun, Schedule
+from ..threads import DaemonPool, OutOfTime, call_within
+from .cadence import poll_delay
 from .schedules import ScheduleDirectory
 
 if TYPE_CHECKING:  # requests is imported only once a run is made
-    from .client import LeapworkClient
-    from .flows import FlowTarget
+    from ..api.client import LeapworkClient
+    from ..flows import FlowTarget
 
 log = logging.getLogger("pytest_leapwork")
 T = TypeVar("T")

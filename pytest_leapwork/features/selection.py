@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .config import SettingsError
-from .errors import LeapworkError, MethodNotAllowed, NotFound
-from .marker import MARKER, MarkerError, check_variable_name
-from .models import PlacedSchedule, Schedule
+from ..api.errors import LeapworkError, MethodNotAllowed, NotFound
+from ..api.models import PlacedSchedule, Schedule
+from ..config import SettingsError
+from ..marker import MARKER, MarkerError, check_variable_name
 
 if TYPE_CHECKING:
-    from .session import LeapworkSession
+    from ..session import LeapworkSession
 
 HELP_SELECT = (
     "add one test per enabled schedule whose title or folder path (Folder/Sub/Title) matches "

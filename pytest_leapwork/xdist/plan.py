@@ -35,16 +35,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .errors import AlreadyRunning, LeapworkError
-from .interrupts import TERMINATED
-from .junit_flows import RecordedRun
+from ..api.errors import AlreadyRunning, LeapworkError
+from ..api.models import FINISHED, LeapworkRun, Schedule
+from ..interrupts import TERMINATED
+from ..reporting.junit_flows import RecordedRun
+from ..runs.runner import STOP_GRACE_SECONDS
+from ..session import WORKER_LEDGER, LeapworkSession, StoppedRun
 from .ledger import RunLedger
-from .models import FINISHED, LeapworkRun, Schedule
-from .runner import STOP_GRACE_SECONDS
-from .session import WORKER_LEDGER, LeapworkSession, StoppedRun
 
 if TYPE_CHECKING:
-    from .runner import RunHandle, Runner, RunRequest
+    from ..runs.runner import RunHandle, Runner, RunRequest
 
 
 #: Key of xdist's workeroutput carrying the runs a worker stopped.
@@ -360,8 +360,8 @@ class SharedPlan:
             time.sleep(CLAIM_WAIT_SECONDS)
 
     def _adopt(self, run: dict[str, Any], ended: bool) -> RunHandle:
-        from .flows import FlowTarget
-        from .runner import RunHandle, RunRequest
+        from ..flows import FlowTarget
+        from ..runs.runner import RunHandle, RunRequest
 
         data = dict(run["request"])
         flow = data.pop("flow", None)

@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import config as cfg
-from .errors import LeapworkError, NotFound
-from .junit_flows import relative_path
-from .models import VIDEO_EXTENSIONS, FlowResult, LeapworkRun
+from .. import config as cfg
+from ..api.errors import LeapworkError, NotFound
+from ..api.models import VIDEO_EXTENSIONS, FlowResult, LeapworkRun
+from ..reporting.junit_flows import relative_path
 
 if TYPE_CHECKING:
-    from .client import LeapworkClient
-    from .runner import RunHandle, Runner
-    from .session import LeapworkSession
+    from ..api.client import LeapworkClient
+    from ..runs.runner import RunHandle, Runner
+    from ..session import LeapworkSession
 
 log = logging.getLogger("pytest_leapwork")
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import IO
 
-from .report import plural
-from .runner import RunHandle
+from ..runs.runner import RunHandle
+from .text import plural
 
 HEARTBEAT_SECONDS = 60.0
 REDRAW_SECONDS = 0.5

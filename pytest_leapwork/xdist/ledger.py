@@ -12,7 +12,7 @@ import glob
 import os
 from dataclasses import dataclass
 
-from .runner import RunHandle
+from ..runs.runner import RunHandle
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Features a session switches on with an option: schedule selection, artifacts."""

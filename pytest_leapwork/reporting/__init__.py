@@ -1,0 +1,1 @@
+"""What the session says about its runs: records, the terminal summary, the reports."""
