@@ -1521,3 +1521,17 @@ def test_huge_fault_from_a_scenario_file(tmp_path: Path) -> None:
         50_000_000,
         0,
     )
+
+
+def test_drip_fault_sends_the_whole_answer_one_byte_at_a_time() -> None:
+    with EmulatorServer(load_scenario("demo")) as server:
+        server.add_fault(Fault("license", action="drip", delay=0.01))
+        headers = {"AccessKey": server.access_key}
+        url = f"{server.url}/api/v4/license"
+        began = time.monotonic()
+        # A read timeout far below the answer's whole time: each byte comes well within it.
+        dripped = requests.get(url, headers=headers, timeout=(5, 1))
+        took = time.monotonic() - began
+        assert dripped.status_code == 200
+        assert dripped.content == requests.get(url, headers=headers, timeout=10).content
+        assert took >= 0.01 * len(dripped.content) * 0.9

@@ -60,10 +60,19 @@ class Response:
     content_type: str = TEXT_CONTENT_TYPE
     headers: tuple[tuple[str, str], ...] = ()
     close: bool = False  # drop the connection without answering
+    #: Seconds between the body's bytes (the ``drip`` fault); None sends it at once.
+    drip: float | None = None
 
 
 def text(status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Response:
     return Response(status, message.encode(), TEXT_CONTENT_TYPE, headers)
+
+
+def dripping(response: Response, fault: Fault | None) -> Response:
+    """``response``, its body sent one byte every ``delay`` seconds under a ``drip`` fault."""
+    if fault is None or fault.action != "drip":
+        return response
+    return replace(response, drip=fault.delay)
 
 
 def json_response(document: object) -> Response:
@@ -160,7 +169,7 @@ class ControllerApi:
         try:
             if route.endpoint == "video":
                 self.controller.check_video(route.params["item_id"])
-                return Response(200, VIDEO, VIDEO_CONTENT_TYPE)
+                return dripping(Response(200, VIDEO, VIDEO_CONTENT_TYPE), fault)
             document = self._handlers[route.endpoint](route, request.query)
         except ApiError as error:
             if error.message == INVALID_REQUEST:
@@ -170,7 +179,7 @@ class ControllerApi:
             return Response(
                 200, huge_body(document, fault, render.encode), render.JSON_CONTENT_TYPE
             )
-        return json_response(document)
+        return dripping(json_response(document), fault)
 
     def _apply(self, fault: Fault, endpoint: str | None) -> Response | None:
         """The fault's answer, or None to go on and answer normally."""
@@ -188,8 +197,8 @@ class ControllerApi:
         if fault.action == "restart":
             self.controller.restart()
             return None
-        if fault.action == "huge":
-            return None  # made huge once answered
+        if fault.action in ("huge", "drip"):
+            return None  # made huge, or sent slowly, once answered
         if fault.action == "revoke_key":
             self._revoked.set()
             return text(401, INCORRECT_KEY)

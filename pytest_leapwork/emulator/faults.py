@@ -25,6 +25,7 @@ ACTIONS = (
     "revoke_key",  # from now on every request gets 401 Incorrect AccessKey
     "restart",  # forget every run (later requests about them get 404), then answer normally
     "huge",  # answer normally, `field`'s text `size` characters long (no field: `size` bytes more)
+    "drip",  # answer normally, but send the body one byte every `delay` seconds
 )
 
 FAULT_ENDPOINTS = (*ENDPOINTS, "any")

@@ -208,7 +208,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        self.wfile.write(response.body)
+        if response.drip is None:
+            self.wfile.write(response.body)
+            return
+        # A connection that trickles: every byte arrives, none in time for a total bound.
+        self.wfile.flush()
+        for offset in range(len(response.body)):
+            if self.server.emulator._stopped:
+                self.close_connection = True
+                return
+            time.sleep(response.drip)
+            self.wfile.write(response.body[offset : offset + 1])
+            self.wfile.flush()
 
     def _discard_body(self) -> bool:
         """Read and drop any request body (PUT bodies are ignored) to keep the connection usable."""
