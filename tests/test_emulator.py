@@ -1527,7 +1527,7 @@ def test_drip_fault_sends_the_whole_answer_one_byte_at_a_time() -> None:
     with EmulatorServer(load_scenario("demo")) as server:
         server.add_fault(Fault("license", action="drip", delay=0.01))
         headers = {"AccessKey": server.access_key}
-        url = f"{server.url}/api/v4/license"
+        url = f"{server.url}/api/v4/license/active"
         began = time.monotonic()
         # A read timeout far below the answer's whole time: each byte comes well within it.
         dripped = requests.get(url, headers=headers, timeout=(5, 1))
