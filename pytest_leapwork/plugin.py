@@ -6,7 +6,7 @@
    unmarked tests (``ordering``).
 2. Just before the first test runs, runs whose variables are already known are triggered
    ahead (a bounded number at once), so schedules execute on the controller concurrently
-   while the unmarked tests run (under xdist, one plan for all workers: ``xdist_plan``).
+   while the unmarked tests run (under xdist, one plan for all workers: ``xdist``).
 3. Setup: the ``leapwork_schedule`` fixture takes the test's run (or triggers it now), records
    its RunId in the JUnit XML, and waits for it. A run that cannot start is a setup error.
 4. Call: a run whose flows did not all pass fails the test with a table of its flows and the
@@ -117,7 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
     selection.register(config, session)  # --leapwork-select: items without test functions
     artifacts.register(config, session)  # --leapwork-artifacts: failing flows' videos
     if hasattr(config, "workerinput"):
-        from .xdist.plan import XdistWorker  # one plan for the whole xdist session
+        from .xdist.worker import XdistWorker  # one plan for the whole xdist session
 
         config.pluginmanager.register(XdistWorker(session, config), "leapwork-xdist")
         if not runs_nothing(config):
@@ -128,7 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
     reporting = Reporting(session)
     config.pluginmanager.register(reporting, REPORTING)
     if getattr(config.option, "dist", "no") != "no":  # this process runs xdist's workers
-        from .xdist.plan import XdistController
+        from .xdist.controller import XdistController
 
         config.pluginmanager.register(XdistController(session, reporting), "leapwork-xdist")
 
@@ -494,7 +494,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     leapwork = session.config.stash[SESSION]
     leapwork.finish()
     if hasattr(session.config, "workerinput"):
-        from .xdist.plan import RUNS_OUTPUT, STOPPED_OUTPUT
+        from .xdist.keys import RUNS_OUTPUT, STOPPED_OUTPUT
 
         output = session.config.workeroutput  # type: ignore[attr-defined]
         output[STOPPED_OUTPUT] = [asdict(s) for s in leapwork.stopped]

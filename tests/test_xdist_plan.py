@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Scenario
-from pytest_leapwork.xdist.plan import XdistController, XdistWorker
+from pytest_leapwork.xdist.controller import XdistController
+from pytest_leapwork.xdist.worker import XdistWorker
 from tests.conftest import RunPytest
 
 SECONDS = 0.6

@@ -33,14 +33,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from ..api.errors import AlreadyRunning, LeapworkError
-from ..api.models import FINISHED, LeapworkRun, Schedule
-from ..interrupts import TERMINATED
-from ..reporting.junit_flows import RecordedRun
-from ..runs.runner import STOP_GRACE_SECONDS
-from ..session import WORKER_LEDGER, LeapworkSession, StoppedRun
+from ..api.models import LeapworkRun, Schedule
 from .ledger import RunLedger
 
 if TYPE_CHECKING:
@@ -48,12 +42,6 @@ if TYPE_CHECKING:
 
 
 #: Key of xdist's workeroutput carrying the runs a worker stopped.
-STOPPED_OUTPUT = "leapwork_stopped"
-#: Key of xdist's workeroutput carrying every run a worker triggered that no test reported.
-RUNS_OUTPUT = "leapwork_runs"
-#: Key of xdist's workerinput carrying the --dist mode (a worker's own option says "no").
-DIST_INPUT = "leapwork_dist"
-#: How often a worker looks whether another worker's runNow has been answered.
 CLAIM_WAIT_SECONDS = 0.02
 
 
@@ -435,125 +423,3 @@ class SharedPlan:
                     # Nobody follows it now, so nobody would see it end: it must not hold a
                     # place in the window that a test on another worker may be waiting for.
                     self._log.append("over", handle.run_id)
-
-
-class XdistWorker:
-    """On an xdist worker: the session's plan is the shared one."""
-
-    def __init__(self, session: LeapworkSession, config: pytest.Config) -> None:
-        self.session = session
-        self.plan: SharedPlan | None = None
-        worker_input: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
-        directory = worker_input.get(WORKER_LEDGER)
-        worker = str(worker_input.get("workerid", "gw"))
-        # --dist each runs every test on every worker: each worker its own runs, its own plan.
-        if directory is not None and worker_input.get(DIST_INPUT) != "each":
-
-            def shared_plan(runner: Runner, window: int) -> SharedPlan:
-                self.plan = SharedPlan(runner, window, directory, worker)
-                return self.plan
-
-            self.session.make_planner = shared_plan
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """A SIGTERM cut the collection short: end the session before xdist hears of it.
-
-        pytest calls this hook even then, and xdist would report the half collection as
-        different from the other workers' (an error of its own) instead of the SIGTERM.
-        """
-        if self.session.terminated:
-            raise pytest.Session.Interrupted(TERMINATED)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Before the plugin stops this worker's unfinished runs: not those others may take."""
-        if self.plan is not None:
-            self.plan.release_untaken()
-
-
-# -- the xdist controller's side -----------------------------------------------------------
-
-
-class XdistController:
-    """Hooks that only exist on the xdist controller process."""
-
-    def __init__(self, session: LeapworkSession, reporting: Any) -> None:
-        self.session = session
-        self.reporting = reporting
-        self.directory: str | None = None
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Workers' reports carry their runs; xdist marks them with the worker's node."""
-        if getattr(report, "node", None) is not None:
-            self.reporting.record(report)
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if session.config.pluginmanager.has_plugin("dsession"):  # xdist runs workers
-            self.session.guard_xdist_controller()
-
-    def pytest_configure_node(self, node: Any) -> None:
-        # One emulator and one shared directory for the whole session, for every worker.
-        settings = self.session.worker_settings()
-        self.directory = settings[WORKER_LEDGER]
-        node.workerinput.update(settings)
-        node.workerinput[DIST_INPUT] = getattr(node.config.option, "dist", "load")
-
-    def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """Runs a worker had to stop, for the summary; a crashed worker's runs, stopped here."""
-        output = getattr(node, "workeroutput", {}) or {}
-        for entry in output.get(STOPPED_OUTPUT, []):
-            self.session.add_stopped(StoppedRun(**entry))
-        self.reporting.worker_runs.extend(
-            RecordedRun.from_dict(r) for r in output.get(RUNS_OUTPUT, [])
-        )
-        if error is not None:
-            workerid = node.workerinput["workerid"]
-            self.session.stop_runs_of_crashed_worker(workerid)
-            self._forget_worker(workerid)
-
-    def _forget_worker(self, workerid: str) -> None:
-        """A crashed worker's claims go back to the plan; its runs were stopped from its ledger."""
-        log_ = self._log()
-        if log_ is None:
-            return
-        with log_.locked() as state:
-            for key, entry in list(state.entries.items()):
-                if entry.claimed_by == workerid and entry.run is None and entry.failed is None:
-                    log_.append("reset", key)  # its runNow never answered: a taker retries
-                    continue
-                holder = entry.taken_by or entry.claimed_by
-                if holder != workerid or entry.run is None or entry.ended:
-                    continue
-                log_.append("end", entry.run["run_id"])  # stopped from the worker's ledger
-                if entry.taken_by is None:
-                    log_.append("reset", key)  # its test has yet to run: triggered anew
-
-    @pytest.hookimpl(tryfirst=True)  # before the reports list the runs and why they stopped
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Every worker is done: stop the runs triggered ahead for tests no worker ran."""
-        log_ = self._log()
-        if log_ is None:
-            return
-        with log_.locked() as state:
-            left = [(k, e.run) for k, e in state.entries.items() if e.run and not e.ended]
-            for _key, run in left:
-                log_.append("end", run["run_id"])
-        if not left:
-            return
-        runner = self.session.runner
-        until = runner.now() + STOP_GRACE_SECONDS
-        for key, run in left:
-            try:
-                if runner.status_of(run["run_id"], until) == FINISHED:
-                    continue  # ended on its own, as a run nobody follows may
-            except LeapworkError:
-                pass  # the stop says what is wrong
-            self.session.stop_and_list(
-                key, run["schedule"]["title"], run["run_id"], "its test did not run", until
-            )
-
-    def _log(self) -> PlanLog | None:
-        if self.directory is None or not os.path.exists(os.path.join(self.directory, "plan.log")):
-            return None
-        return PlanLog(self.directory)

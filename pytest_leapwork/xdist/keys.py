@@ -1,0 +1,22 @@
+"""The keys of xdist's workerinput and workeroutput this plugin uses, and who is who."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Key of xdist's workeroutput carrying the runs a worker stopped.
+STOPPED_OUTPUT = "leapwork_stopped"
+#: Key of xdist's workeroutput carrying every run a worker triggered that no test reported.
+RUNS_OUTPUT = "leapwork_runs"
+#: Key of xdist's workerinput carrying the --dist mode (a worker's own option says "no").
+DIST_INPUT = "leapwork_dist"
+
+
+def is_worker(config: Any) -> bool:
+    """Whether this process is an xdist worker (xdist gives workers their ``workerinput``)."""
+    return hasattr(config, "workerinput")
+
+
+def runs_workers(config: Any) -> bool:
+    """Whether this process is an xdist controller that starts workers."""
+    return not is_worker(config) and getattr(config.option, "dist", "no") != "no"
