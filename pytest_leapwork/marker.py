@@ -1,4 +1,7 @@
-"""The ``leapwork_schedule`` marker's arguments and schedule variables, checked strictly.
+"""The markers' arguments and schedule variables, checked strictly.
+
+``leapwork_schedule`` names a schedule; ``leapwork_flow`` names one flow on one agent, which the
+controller runs through a temporary schedule (``PUT /api/v4/flows/{flowId}/agent/{agentId}``).
 
 Every mistake is a ``MarkerError`` whose message names the bad argument and how to fix it;
 the plugin reports it as the test's setup error. No pytest import here.
@@ -10,10 +13,10 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .flows import FlowTarget
+from .runs.schedules import looks_like_id
+from .runs.targets import FlowTarget
 
 MARKER = "leapwork_schedule"
 MARKER_HELP = (
@@ -138,3 +141,77 @@ def check_query_length(variables: Mapping[str, str], where: str) -> None:
             f"web server refuses more than {MAX_QUERY_LENGTH}. Shorten the values or pass a "
             "reference (a file name, an id) instead of the data"
         )
+
+
+# -- leapwork_flow ----------------------------------------------------------------------
+
+FLOW_MARKER = "leapwork_flow"
+FLOW_MARKER_HELP = (
+    f"{FLOW_MARKER}(flow_id, *, agent, variables=None, timeout=None): run one Leapwork flow "
+    "(its id) on one agent (its id), wait for it and fail the test on its result"
+)
+_KEYWORDS = ("flow_id", "agent", "variables", "timeout")
+
+
+def parse_flow_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> ScheduleSpec:
+    """The marker's arguments, checked as strictly as ``leapwork_schedule``'s."""
+    unknown = sorted(set(kwargs) - set(_KEYWORDS))
+    if unknown:
+        raise MarkerError(
+            f"{FLOW_MARKER} marker: unknown keyword argument(s) {', '.join(unknown)}; "
+            "it takes flow_id, agent=, variables= and timeout="
+        )
+    if len(args) > 1:
+        raise MarkerError(
+            f"{FLOW_MARKER} marker: takes one positional argument (the flow id), got "
+            f"{len(args)}; pass agent=, variables= and timeout= by keyword"
+        )
+    if args and "flow_id" in kwargs:
+        raise MarkerError(f"{FLOW_MARKER} marker: the flow id is given twice")
+    flow_id = args[0] if args else kwargs.get("flow_id")
+    flow_id = _guid(flow_id, "the flow id (first argument)", "Copy it from the flow's properties")
+    if "agent" not in kwargs:
+        raise MarkerError(
+            f"{FLOW_MARKER} marker: name the agent to run on, agent='<agent id>' (in Leapwork "
+            "Studio: right-click the agent, Get Id)"
+        )
+    agent_id = _guid(kwargs["agent"], "agent=", "In Leapwork Studio: right-click the agent, Get Id")
+    where = f"{FLOW_MARKER} marker variables"
+    variables = normalize_variables(kwargs.get("variables"), where)
+    try:
+        timeout = parse_timeout(kwargs.get("timeout"))
+    except MarkerError as exc:
+        raise MarkerError(str(exc).replace(MARKER, FLOW_MARKER, 1)) from None
+    return ScheduleSpec(flow_id, variables, timeout, flow=FlowTarget(flow_id, agent_id))
+
+
+def _guid(value: Any, what: str, hint: str) -> str:
+    if value is None:
+        raise MarkerError(f"{FLOW_MARKER} marker: {what} is missing. {hint}")
+    if not isinstance(value, str):
+        raise MarkerError(
+            f"{FLOW_MARKER} marker: {what} must be an id string, got {type(value).__name__}"
+        )
+    if not looks_like_id(value):
+        raise MarkerError(
+            f"{FLOW_MARKER} marker: {what} must be an id (a GUID), got {value!r}; titles are "
+            f"not accepted here. {hint}"
+        )
+    return value.strip().strip("{}")
+
+
+def flow_spec(schedule_marks: Sequence[Any], flow_marks: Sequence[tuple[Any, Any]]) -> ScheduleSpec:
+    """The spec of a test with ``leapwork_flow`` markers; the closest wins, as for schedules."""
+    if schedule_marks:
+        raise MarkerError(
+            f"a test carries either @pytest.mark.{MARKER} or @pytest.mark.{FLOW_MARKER}, not "
+            "both (a class or module marker counts too)"
+        )
+    closest = flow_marks[0][0]
+    same_level = [mark for node, mark in flow_marks if node is closest]
+    if len(same_level) > 1:
+        raise MarkerError(
+            f"{FLOW_MARKER} marker: {len(same_level)} markers on one test; a test runs one flow "
+            "(parametrize with pytest.param(..., marks=...) to run several)"
+        )
+    return parse_flow_marker(same_level[0].args, same_level[0].kwargs)

@@ -152,3 +152,12 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.S
         junitxml=cfg.parse_report_path(junitxml) if junitxml else None,
         passed_keyframes=passed_keyframes,
     )
+
+
+def runs_nothing(config: pytest.Config) -> bool:
+    """Sessions that only show what would run: no controller, no key, no request."""
+    option = config.option
+    return any(
+        getattr(option, name, False)
+        for name in ("collectonly", "setupplan", "showfixtures", "show_fixtures_per_test")
+    )

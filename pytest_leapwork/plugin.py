@@ -18,39 +18,39 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import pytest
 
 from . import config as cfg
+from . import xdist
 from .api.errors import LeapworkError
-from .api.models import LeapworkRun, PlacedSchedule
-from .features import artifacts, selection
-from .flows import FLOW_MARKER, FLOW_MARKER_HELP, flow_spec
-from .interrupts import TERMINATED, hide_handler_frame
+from .api.models import LeapworkRun
+from .features import artifacts, listing, selection
+from .interrupts import hide_handler_frame
 from .marker import (
+    FLOW_MARKER,
+    FLOW_MARKER_HELP,
     MARKER,
     MARKER_HELP,
     MarkerError,
     ScheduleSpec,
     check_query_length,
+    flow_spec,
     normalize_variables,
     parse_marker,
 )
-from .options import add_options, resolve_settings
+from .options import add_options, resolve_settings, runs_nothing
 from .ordering import MarkedLast, add_order_option, keep_order
-from .reporting.junit_flows import NotStarted, RecordedRun, write_report
-from .reporting.progress import Progress
-from .reporting.records import entry_of, stopped_entry, unreported
-from .reporting.text import aligned, count_line, failure_message, flows_html, run_summary_lines
+from .reporting.html import add_html_extras
+from .reporting.progress import make_progress
+from .reporting.text import failure_message
+from .reports import REPORTING, RUN_ID_PROPERTY, Reporting
 from .runs.runner import RunHandle, RunRequest
 from .session import LeapworkSession
+from .stash import ITEM_STATE, SESSION, ItemState, marked
 
-RUN_ID_PROPERTY = "leapwork_run_id"
 ELAPSED_PROPERTY = "leapwork_elapsed"
 FIXTURE = "leapwork_schedule"
 
@@ -59,23 +59,8 @@ class LeapworkInsecureWarning(pytest.PytestWarning):
     """Certificate verification of the controller is switched off."""
 
 
-@dataclass
-class ItemState:
-    """What the plugin knows about one marked test."""
-
-    spec: ScheduleSpec | None
-    error: MarkerError | None
-    run: LeapworkRun | None = None
-    timeout: float = cfg.DEFAULT_TIMEOUT
-    #: Why the test's run never started (its setup error), for the per-flow report.
-    not_started: str | None = None
-
-
-ITEM_STATE = pytest.StashKey[ItemState]()
-REPORTING = "leapwork-reporting"
 MARKED_TESTS = "leapwork-marked-tests"
 REQUESTED_WITHOUT_MARKER = pytest.StashKey[bool]()
-SESSION = pytest.StashKey[LeapworkSession]()
 
 
 # -- options and configuration --------------------------------------------------------------
@@ -110,72 +95,24 @@ def pytest_configure(config: pytest.Config) -> None:
             config.issue_config_time_warning(warning, stacklevel=2)
         except LeapworkInsecureWarning:  # filterwarnings = error: refuse, don't crash
             raise pytest.UsageError(f"{warning} (and warnings are errors here)") from None
-    session = LeapworkSession(settings, worker_input=getattr(config, "workerinput", None))
+    session = LeapworkSession(settings)
     config.stash[SESSION] = session
     if not keep_order(config):
         config.pluginmanager.register(MarkedLast(lambda item: ITEM_STATE in item.stash))
     selection.register(config, session)  # --leapwork-select: items without test functions
     artifacts.register(config, session)  # --leapwork-artifacts: failing flows' videos
-    if hasattr(config, "workerinput"):
-        from .xdist.worker import XdistWorker  # one plan for the whole xdist session
-
-        config.pluginmanager.register(XdistWorker(session, config), "leapwork-xdist")
-        if not runs_nothing(config):
-            # From the start: a cancelled CI job's SIGTERM reaches every worker at once, and
-            # this one may still be collecting while the others have triggered its runs.
-            session.guard_signals()
+    if xdist.is_worker(config):
+        xdist.register_worker(config, session)  # one plan for the whole xdist session
         return
-    reporting = Reporting(session)
+    reporting = Reporting(session)  # the summary and the reports are written here
     config.pluginmanager.register(reporting, REPORTING)
-    if getattr(config.option, "dist", "no") != "no":  # this process runs xdist's workers
-        from .xdist.controller import XdistController
-
-        config.pluginmanager.register(XdistController(session, reporting), "leapwork-xdist")
+    if xdist.runs_workers(config):
+        xdist.register_controller(config, session, reporting)
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    """``--leapwork-schedules``: list the controller's schedules and exit, as ``--markers`` does."""
-    if not config.getoption("leapwork_schedules"):
-        return None
-    try:
-        settings = resolve_settings(config, os.environ)
-        if settings.controller is None and settings.emulator is None:
-            raise cfg.SettingsError(
-                "the option lists a controller's schedules, and no controller is configured: "
-                "pass --leapwork-controller=URL (or set LEAPWORK_CONTROLLER, or the "
-                "leapwork_controller ini setting) with its key, or --leapwork-emulator"
-            )
-        if settings.emulator is None and settings.key is None:
-            raise cfg.SettingsError(
-                settings.key_problem
-                or "the option lists a controller's schedules and needs its access key: set "
-                "the LEAPWORK_KEY environment variable (from a CI secret) or pass --leapwork-key"
-            )
-        session = LeapworkSession(settings)
-        try:
-            schedules = selection.list_schedules(session)  # with folders, for patterns
-        finally:
-            session.close()
-    except (cfg.SettingsError, LeapworkError) as exc:
-        raise pytest.UsageError(f"--leapwork-schedules: {exc}") from None
-    for line in schedule_listing(schedules):
-        print(line)
-    return 0
-
-
-def schedule_listing(schedules: list[PlacedSchedule]) -> list[str]:
-    rows = [("title", "folder", "id", "enabled")]
-    rows += [
-        (
-            p.schedule.title,
-            "/".join(p.folders) or "-",
-            p.schedule.id,
-            "yes" if p.schedule.enabled else "no",
-        )
-        for p in schedules
-        if not p.schedule.is_temporary
-    ]
-    return aligned(rows)
+    """``--leapwork-schedules``: list the controller's schedules and exit."""
+    return listing.list_and_exit(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -206,7 +143,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixturenames = getattr(item, "fixturenames", None)
         if fixturenames is not None and FIXTURE not in fixturenames:
             fixturenames.append(FIXTURE)
-    if _marked(items) and not config.pluginmanager.has_plugin(MARKED_TESTS):
+    if marked(items) and not config.pluginmanager.has_plugin(MARKED_TESTS):
         reporting = config.pluginmanager.get_plugin(REPORTING)
         config.pluginmanager.register(MarkedTests(reporting), MARKED_TESTS)
 
@@ -238,7 +175,7 @@ def read_flow_marker(
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
-    if runs_nothing(config) or not _marked(session.items):
+    if runs_nothing(config) or not marked(session.items):
         config.stash[SESSION].release_signals()  # an xdist worker's, guarded from the start
         return
     try:
@@ -246,19 +183,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     except cfg.SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION].guard_signals()
-
-
-def runs_nothing(config: pytest.Config) -> bool:
-    """Sessions that only show what would run: no controller, no key, no request."""
-    option = config.option
-    return any(
-        getattr(option, name, False)
-        for name in ("collectonly", "setupplan", "showfixtures", "show_fixtures_per_test")
-    )
-
-
-def _marked(items: list[pytest.Item]) -> list[pytest.Item]:
-    return [item for item in items if ITEM_STATE in item.stash]
 
 
 # -- running --------------------------------------------------------------------------------
@@ -281,7 +205,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 def plannable(items: list[pytest.Item]) -> list[tuple[str, RunRequest]]:
     """(test id, run) of the marked tests among ``items`` whose runs can start ahead."""
     planned = []
-    for item in _marked(items):
+    for item in marked(items):
         request = known_request(item)
         if request is not None:
             planned.append((item.nodeid, request))
@@ -408,24 +332,6 @@ def leapwork_schedule(
     return run
 
 
-def make_progress(config: pytest.Config) -> Progress:
-    """In place on a terminal, a heartbeat line in a log, nothing with -q or on xdist workers."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or config.get_verbosity() < 0 or hasattr(config, "workerinput"):
-        terminal, write_line = None, None
-    else:
-        # Cursor movement, not colour: a terminal without colours (NO_COLOR) still redraws.
-        tty = bool(reporter.isatty) and os.environ.get("TERM") != "dumb"
-        terminal, write_line = (sys.__stdout__ if tty else None), reporter.write_line
-    return Progress(
-        terminal=terminal,
-        write_line=write_line,
-        # The test's output is being captured: write past the capture, as live logging does.
-        unsuspended=capture.global_and_fixture_disabled if capture else contextlib.nullcontext,
-    )
-
-
 def record_run(item: pytest.Item, handle: RunHandle) -> None:
     # Plain str values: xdist serializes user_properties, and JUnit XML reads them from the
     # teardown report, so they must be on the item before the test ends.
@@ -474,44 +380,13 @@ class MarkedTests:
             self.reporting.record(report)
 
 
-def add_html_extras(config: pytest.Config, report: pytest.TestReport, run: LeapworkRun) -> None:
-    """The flows and RunId in pytest-html's row for the test; nothing without pytest-html."""
-    if not config.pluginmanager.hasplugin("html"):
-        return
-    import pytest_html  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
-    extras = getattr(report, "extras", [])
-    extras.append(pytest_html.extras.html(flows_html(run)))
-    report.extras = extras  # type: ignore[attr-defined]  # pytest-html reads it
-
-
 # -- session end ----------------------------------------------------------------------------
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Stop every run still in flight: started ahead for a test that never ran, or interrupted."""
-    leapwork = session.config.stash[SESSION]
-    leapwork.finish()
-    if hasattr(session.config, "workerinput"):
-        from .xdist.keys import RUNS_OUTPUT, STOPPED_OUTPUT
-
-        output = session.config.workeroutput  # type: ignore[attr-defined]
-        output[STOPPED_OUTPUT] = [asdict(s) for s in leapwork.stopped]
-        # The runs no test reported (the others reached the controller with their tests).
-        reported = {
-            state.run.run_id
-            for item in session.items
-            if (state := item.stash.get(ITEM_STATE, None)) is not None and state.run is not None
-        }
-        output[RUNS_OUTPUT] = [
-            entry_of(h).to_dict() for h in leapwork.triggered if h.run_id not in reported
-        ]
-        if leapwork.terminated:
-            # xdist takes a worker's interrupted session for a crash and starts a new worker;
-            # told "stop" instead, it ends the whole session with this reason.
-            output["exitstatus"] = int(pytest.ExitCode.TESTS_FAILED)
-            output["shouldstop"] = TERMINATED
+    session.config.stash[SESSION].finish()  # an xdist worker then tells its controller
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -523,121 +398,3 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     leapwork = config.stash.get(SESSION, None)
     if leapwork is not None:
         leapwork.close()
-
-
-class Reporting:
-    """What the session reports about its runs, on the process that writes the reports.
-
-    That is the xdist controller under xdist: runs reach it inside the test reports, and
-    the runs no test reported in each worker's output when it finishes.
-    """
-
-    def __init__(self, session: LeapworkSession) -> None:
-        self.session = session
-        #: Tests whose run never started (their setup errors).
-        self.not_started: list[NotStarted] = []
-        #: Every run the xdist workers triggered.
-        self.worker_runs: list[RecordedRun] = []
-        #: Runs no test reported: started ahead for tests that never ran, stopped, lost.
-        self.unreported: list[RecordedRun] = []
-        self.report_path: str | None = None
-        #: Reports of ours that could not be written, said in the summary.
-        self.problems: list[str] = []
-
-    def record(self, report: pytest.TestReport) -> None:
-        """Keep the run a test report carries (from this process or an xdist worker)."""
-        data = getattr(report, "leapwork_run", None)
-        if data is not None:
-            run = LeapworkRun.from_dict(data)
-            self.session.recorded.append(RecordedRun(report.nodeid, run, report.leapwork_timeout))
-        not_started = getattr(report, "leapwork_not_started", None)
-        if not_started is not None:
-            self.not_started.append(NotStarted(report.nodeid, **not_started))
-
-    @property
-    def every_run(self) -> list[RecordedRun]:
-        return [*self.session.recorded, *self.unreported]
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Before pytest writes its JUnit XML: stop what is still running, then list every
-        run the session triggered as suite properties and in the per-flow report."""
-        if runs_nothing(session.config):
-            return
-        self.session.finish()
-        triggered = [*self.worker_runs, *(entry_of(h) for h in self.session.triggered)]
-        reasons = {s.run_id: s.reason for s in self.session.stopped}
-        self.unreported = unreported(triggered, self.session.recorded, reasons)
-        listed = {entry.run.run_id for entry in self.every_run}
-        self.unreported += [
-            stopped_entry(s.nodeid, s.schedule, s.run_id, s.reason)
-            for s in self.session.stopped
-            if s.run_id not in listed
-        ]
-        for plugin in session.config.pluginmanager.get_plugins():
-            # pytest's LogXML; unlike record_testsuite_property this works under xdist.
-            if hasattr(plugin, "add_global_property") and hasattr(plugin, "logfile"):
-                for entry in self.every_run:
-                    plugin.add_global_property(RUN_ID_PROPERTY, entry.run.run_id)
-        settings = self.session.settings
-        if settings.junitxml:
-            try:
-                write_report(
-                    settings.junitxml,
-                    self.every_run,
-                    not_started=self.not_started,
-                    passed_keyframes=settings.passed_keyframes,
-                )
-                self.report_path = os.path.abspath(settings.junitxml)
-            except Exception as exc:  # a disk that filled up, a bug of ours
-                # Never at the cost of pytest's own reports, which are written after this.
-                reason = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
-                self.problems.append(
-                    f"--leapwork-junitxml: could not write {settings.junitxml!r}: {reason}"
-                )
-
-    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
-        runs, not_started = self.every_run, self.not_started
-        report = f"per-flow report: {self.report_path}" if self.report_path else None
-        if config.get_verbosity() < 0:
-            # -q: one line, only where there is something to say.
-            if runs or not_started or report:
-                parts = [count_line(runs, not_started), *([report] if report else [])]
-                terminalreporter.write_line("leapwork: " + "; ".join(parts))
-            self.write_left_executing(terminalreporter)
-            self.write_problems(terminalreporter)
-            return
-        if runs or not_started:
-            terminalreporter.write_sep("=", "leapwork runs")
-            width = config.get_terminal_writer().fullwidth
-            for line in run_summary_lines(runs, not_started, width=width):
-                terminalreporter.write_line(line)
-        stopped = [s for s in self.session.stopped if s.stopped]
-        if stopped:
-            terminalreporter.write_sep("=", "leapwork: runs stopped at session end", yellow=True)
-            for entry in stopped:
-                terminalreporter.write_line(
-                    f"{entry.nodeid or '-'}: schedule {entry.schedule!r}, "
-                    f"run {entry.run_id} stopped ({entry.reason})"
-                )
-        self.write_left_executing(terminalreporter)
-        if self.report_path:
-            terminalreporter.write_sep("-", f"leapwork per-flow report: {self.report_path}")
-        self.write_problems(terminalreporter)
-
-    def write_left_executing(self, terminalreporter: Any) -> None:
-        """Runs the plugin could not stop: said even under -q, they hold agents for nothing."""
-        left = [s for s in self.session.stopped if not s.stopped]
-        if left:
-            terminalreporter.write_sep(
-                "=", "leapwork: runs that may still be executing on the controller", red=True
-            )
-            for entry in left:
-                terminalreporter.write_line(
-                    f"{entry.nodeid or '-'}: schedule {entry.schedule!r}, "
-                    f"run {entry.run_id or '(RunId unknown)'}: {entry.reason}"
-                )
-
-    def write_problems(self, terminalreporter: Any) -> None:
-        for problem in self.problems:
-            terminalreporter.write_line(f"leapwork: {problem}", red=True)

@@ -1,98 +1,39 @@
 """The plugin's per-session state: settings, the lazily made runner, the emulator, stops.
 
-Nothing here touches the network until a marked test needs a run.
+Nothing here touches the network until a marked test needs a run. Nothing here knows xdist:
+an xdist worker is told its controller (``use_controller``) and listens to the runner
+(``on_runner``) and to the signal guard (``on_guard``) like any other listener.
 """
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import logging
-import os
-import shutil
-import tempfile
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .api.errors import LeapworkError
 from .api.secret import Secret
 from .config import Settings, SettingsError, Source, parse_controller_url
-from .interrupts import TERMINATED, InterruptGuard, XdistControllerGuard
-from .reporting.junit_flows import RecordedRun
-from .xdist.ledger import RunLedger
+from .interrupts import TERMINATED, InterruptGuard
+from .reporting.records import StoppedRun
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .runs.planning import Planner
-    from .runs.runner import RunHandle, Runner, RunRequest, TriggerOutcome
+    from .runs.runner import RunHandle, Runner, RunRequest
 
 log = logging.getLogger("pytest_leapwork")
 #: Why runs still in flight when the session ends are stopped.
 SESSION_END = "stopped at session end"
 
-# Keys of xdist's workerinput that carry the controller from the xdist controller process.
-WORKER_CONTROLLER = "leapwork_controller"
-WORKER_KEY = "leapwork_key"
-WORKER_LEDGER = "leapwork_ledger_dir"
-
-
-@dataclass(frozen=True)
-class StoppedRun:
-    """A run the plugin stopped before its test finished, or could not stop (``stopped``)."""
-
-    nodeid: str
-    schedule: str
-    #: Empty when the controller never said it (a runNow cut off before its answer).
-    run_id: str
-    reason: str
-    #: False: the run may still be executing on the controller (``reason`` says why).
-    stopped: bool = True
-
-    @classmethod
-    def of(cls, handle: RunHandle, reason: str) -> StoppedRun:
-        if handle.stop_error:
-            reason = f"{reason}; it could not be stopped: {handle.stop_error}"
-        return cls(
-            handle.request.label,
-            handle.schedule.title,
-            handle.run_id,
-            reason,
-            stopped=not handle.stop_error,
-        )
-
-    @classmethod
-    def of_trigger(cls, outcome: TriggerOutcome, reason: str) -> StoppedRun:
-        """A runNow cut off before the controller answered: its run found and stopped, or not."""
-        trigger = outcome.trigger
-        if outcome.run_id is not None and outcome.problem is None:
-            reason = f"{reason}; found among the schedule's runs"
-        elif outcome.run_id is not None:
-            reason = f"{reason}; found among the schedule's runs, but it could not be stopped: "
-            reason += str(outcome.problem)
-        else:
-            reason = f"{reason}; {outcome.problem}: look for the run in Leapwork"
-        return cls(
-            trigger.request.label,
-            trigger.schedule.title,
-            outcome.run_id or "",
-            reason,
-            stopped=outcome.problem is None,
-        )
-
 
 class LeapworkSession:
-    def __init__(self, settings: Settings, worker_input: dict[str, Any] | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        # Only what this plugin sent: the rest of workerinput holds the whole command line.
-        self._worker_input = {
-            k: v
-            for k, v in (worker_input or {}).items()
-            if k in (WORKER_CONTROLLER, WORKER_KEY, WORKER_LEDGER, "workerid")
-        }
-        #: Where xdist workers write down their runs (made by the xdist controller).
-        self._ledger_dir: str | None = None
+        #: The controller another process gave this one (an xdist worker's, from its controller).
+        self._given: tuple[str, Secret] | None = None
+        #: Whether a second Ctrl-C exits at once (xdist workers leave Ctrl-C to xdist).
+        self.takes_ctrl_c = True
         self._lock = threading.Lock()
         self._runner: Runner | None = None
         self._ahead: Planner | None = None
@@ -100,21 +41,20 @@ class LeapworkSession:
         self.make_planner: Callable[[Runner, int], Planner] | None = None
         self._emulator: Any = None
         self._interrupts: InterruptGuard | None = None
-        self._controller_guard: XdistControllerGuard | None = None
         #: Runs this plugin stopped before their tests finished, or could not stop.
         self.stopped: list[StoppedRun] = []
-        #: Runs of the tests that ran, as reported (from every xdist worker on the controller).
-        self.recorded: list[RecordedRun] = []
         #: Every run this process triggered, whatever became of its test (for the reports).
         self.triggered: list[RunHandle] = []
         #: Called with the runner once it is made (e.g. to listen to runs ending).
         self.on_runner: list[Callable[[Runner], None]] = []
+        #: Called with True once Ctrl-C and SIGTERM are guarded, with False once released.
+        self.on_guard: list[Callable[[bool], None]] = []
 
     # -- the controller -------------------------------------------------------------------
 
     def require_controller(self) -> None:
         """Fail early, with advice, when marked tests will run and nothing says where."""
-        if self.settings.emulator is not None or WORKER_CONTROLLER in self._worker_input:
+        if self.settings.emulator is not None or self._given is not None:
             return
         if self.settings.controller is None:
             raise SettingsError(
@@ -130,57 +70,19 @@ class LeapworkSession:
                 "LEAPWORK_KEY environment variable (from a CI secret) or pass --leapwork-key"
             )
 
+    def use_controller(self, url: str, key: Secret) -> None:
+        """Talk to the controller another process chose (an xdist worker's, from its controller)."""
+        self._given = (url, key)
+
     def controller(self) -> tuple[str, Secret]:
-        """The controller URL and key: from the xdist controller, the emulator, or settings."""
-        if WORKER_CONTROLLER in self._worker_input:
-            return self._worker_input[WORKER_CONTROLLER], Secret(self._worker_input[WORKER_KEY])
+        """The controller URL and key: given by another process, the emulator, or settings."""
+        if self._given is not None:
+            return self._given
         if self.settings.emulator is not None:
-            return self._start_emulator()
+            return self.start_emulator()
         self.require_controller()
         assert self.settings.controller is not None and self.settings.key is not None
         return self.settings.controller, self.settings.key
-
-    def worker_settings(self) -> dict[str, str]:
-        """What an xdist worker needs: where to write down its runs, and the emulator."""
-        with self._lock:
-            if self._ledger_dir is None:
-                self._ledger_dir = tempfile.mkdtemp(prefix="leapwork-runs-")
-        settings = {WORKER_LEDGER: self._ledger_dir}
-        if self.settings.emulator is not None:
-            url, key = self._start_emulator()
-            # The emulator's key guards a loopback test server, not a real controller.
-            settings.update({WORKER_CONTROLLER: url, WORKER_KEY: key.reveal()})
-        return settings
-
-    def _own_ledger(self) -> RunLedger | None:
-        path = self._worker_file(".runs")
-        return None if path is None else RunLedger(path)
-
-    def _worker_file(self, suffix: str) -> str | None:
-        """This xdist worker's file in the shared directory (its runs, its pid); None elsewhere."""
-        directory = self._worker_input.get(WORKER_LEDGER)
-        if directory is None:
-            return None
-        return os.path.join(directory, f"{self._worker_input.get('workerid', 'gw')}{suffix}")
-
-    def stop_runs_of_crashed_worker(self, workerid: str) -> None:
-        """Stop what a worker that died left running, from its ledger (xdist controller)."""
-        if self._ledger_dir is None:
-            return
-        entries = RunLedger(os.path.join(self._ledger_dir, f"{workerid}.runs")).unfinished()
-        if not entries:
-            return
-        try:
-            runner = self.runner
-        except (SettingsError, LeapworkError):  # pragma: no cover - it had a controller
-            return
-        from .runs.runner import STOP_GRACE_SECONDS
-
-        until = runner.now() + STOP_GRACE_SECONDS
-        for entry in entries:
-            self.stop_and_list(
-                entry.nodeid, entry.schedule, entry.run_id, "its xdist worker crashed", until
-            )
 
     def stop_and_list(
         self, nodeid: str, title: str, run_id: str, reason: str, until: float
@@ -205,21 +107,17 @@ class LeapworkSession:
     def guard_signals(self) -> None:
         """Marked tests will run in this process: Ctrl-C and SIGTERM stop their runs first.
 
-        An xdist worker takes only SIGTERM (xdist handles Ctrl-C) and writes down its pid, so
-        that the xdist controller can pass a SIGTERM on to it.
+        Where Ctrl-C is not this process's to take (an xdist worker), only SIGTERM is guarded.
         """
         with self._lock:
             if self._interrupts is not None:
                 return
             self._interrupts = InterruptGuard(
                 lambda: self._runner.active() if self._runner else [],
-                second_ctrl_c=not self._worker_input,
+                second_ctrl_c=self.takes_ctrl_c,
             )
         self._interrupts.install()
-        pid_file = self._worker_file(".pid")
-        if pid_file is not None:
-            with open(pid_file, "w", encoding="ascii") as file:
-                file.write(str(os.getpid()))
+        self._notify_guard(True)
 
     def release_signals(self) -> None:
         """No marked test runs in this process after all: SIGTERM does what it did before."""
@@ -228,34 +126,19 @@ class LeapworkSession:
                 return  # a SIGTERM ended the collection: the session still ends as terminated
             guard, self._interrupts = self._interrupts, None
         guard.uninstall()
-        pid_file = self._worker_file(".pid")
-        if pid_file is not None:
-            with contextlib.suppress(OSError):
-                os.remove(pid_file)
+        self._notify_guard(False)
 
-    def guard_xdist_controller(self) -> None:
-        """On the xdist controller: a SIGTERM goes on to the workers that hold runs."""
-        self._controller_guard = XdistControllerGuard(self._worker_pids)
-        self._controller_guard.install()
-
-    def _worker_pids(self) -> list[int]:
-        if self._ledger_dir is None:
-            return []
-        pids = []
-        for path in glob.glob(os.path.join(self._ledger_dir, "*.pid")):
-            try:
-                with open(path, encoding="ascii") as file:
-                    pids.append(int(file.read().strip()))
-            except (OSError, ValueError):
-                continue
-        return pids
+    def _notify_guard(self, guarded: bool) -> None:
+        for listener in self.on_guard:
+            listener(guarded)
 
     @property
     def terminated(self) -> bool:
         """Whether a SIGTERM ended this process's session."""
         return self._interrupts is not None and self._interrupts.terminated
 
-    def _start_emulator(self) -> tuple[str, Secret]:
+    def start_emulator(self) -> tuple[str, Secret]:
+        """The emulator's URL and key, started on first use (``--leapwork-emulator``)."""
         with self._lock:
             if self._emulator is None:
                 from .emulator import DEFAULT_ACCESS_KEY, EmulatorServer, load_scenario
@@ -293,13 +176,6 @@ class LeapworkSession:
                     self._ahead = make_planner(runner, self.settings.max_in_flight)
                     runner.on_started.append(self.triggered.append)
                     runner.on_finished.append(self._list_if_not_stopped)
-                    ledger = self._own_ledger()
-                    directory = self._worker_input.get(WORKER_LEDGER)
-                    if directory is not None:
-                        runner.known_elsewhere = lambda: RunLedger.run_ids_in(directory)
-                    if ledger is not None:
-                        runner.on_started.append(ledger.started)
-                        runner.on_finished.append(ledger.ended)
                     for listener in self.on_runner:
                         listener(runner)
                 else:
@@ -382,11 +258,8 @@ class LeapworkSession:
         self._runner.close()
 
     def close(self) -> None:
-        if self._ledger_dir is not None:
-            shutil.rmtree(self._ledger_dir, ignore_errors=True)
-        for guard in (self._interrupts, self._controller_guard):
-            if guard is not None:
-                guard.uninstall()
+        if self._interrupts is not None:
+            self._interrupts.uninstall()
         if self._runner is not None:
             self._runner.close()
         if self._emulator is not None:

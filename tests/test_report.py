@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_leapwork.api.models import FlowResult, Keyframe, LeapworkRun
-from pytest_leapwork.reporting.junit_flows import NotStarted, RecordedRun
+from pytest_leapwork.reporting.records import NotStarted, RecordedRun
 from pytest_leapwork.reporting.text import (
     describe_variables,
     failure_message,

@@ -27,6 +27,8 @@ from .. import config as cfg
 from ..api.errors import LeapworkError, NotFound
 from ..api.models import VIDEO_EXTENSIONS, FlowResult, LeapworkRun
 from ..reporting.junit_flows import relative_path
+from ..reporting.records import RecordedRun
+from ..reports import REPORTING
 
 if TYPE_CHECKING:
     from ..api.client import LeapworkClient
@@ -220,7 +222,8 @@ class Artifacts:
         if hasattr(config, "workerinput"):
             return
         start = str(config.invocation_params.dir)
-        lines = summary_lines(self.session, start)
+        reporting = config.pluginmanager.get_plugin(REPORTING)
+        lines = summary_lines(reporting.recorded if reporting else [], start)
         if not lines:
             return
         if config.get_verbosity() < 0:  # -q: one line, as the runs' summary keeps
@@ -239,10 +242,10 @@ class Artifacts:
         self.saver.close()
 
 
-def summary_lines(session: LeapworkSession, start: str) -> list[str]:
+def summary_lines(runs: list[RecordedRun], start: str) -> list[str]:
     """A line per saved file: test, flow and status, path relative to where pytest started."""
     lines = []
-    for recorded in session.recorded:
+    for recorded in runs:
         for flow in recorded.run.flows:
             for path in flow.artifacts:
                 lines.append(

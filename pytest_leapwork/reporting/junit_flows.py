@@ -16,41 +16,11 @@ import os
 import socket
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
 
-from ..api.models import FlowResult, LeapworkRun
-
-
-@dataclass(frozen=True)
-class RecordedRun:
-    """A run as the report needs it: the run and the pytest test it belongs to."""
-
-    nodeid: str
-    run: LeapworkRun
-    timeout: float
-    #: Set when the test did not report this run itself: why (``"its test did not run"``).
-    note: str | None = None
-    #: Why the run could not be followed to its end, if it could not.
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "run": self.run.to_dict()}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RecordedRun:
-        return cls(**{**data, "run": LeapworkRun.from_dict(data["run"])})
-
-
-@dataclass(frozen=True)
-class NotStarted:
-    """A marked test whose run never started: the setup error that stopped it."""
-
-    nodeid: str
-    schedule: str
-    reason: str
+from ..api.models import FlowResult
+from .records import NotStarted, RecordedRun
 
 
 def _seconds(value: float) -> str:

@@ -7,10 +7,15 @@ written once a minute. ``-q`` shows nothing. No pytest import here.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import IO
+
+import pytest
 
 from ..runs.runner import RunHandle
 from .text import plural
@@ -76,3 +81,21 @@ class Progress:
             self._terminal.write(_SAVE + _CLEAR + text + _RESTORE)
             self._terminal.flush()
         self._drawn = bool(text)
+
+
+def make_progress(config: pytest.Config) -> Progress:
+    """In place on a terminal, a heartbeat line in a log, nothing with -q or on xdist workers."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or config.get_verbosity() < 0 or hasattr(config, "workerinput"):
+        terminal, write_line = None, None
+    else:
+        # Cursor movement, not colour: a terminal without colours (NO_COLOR) still redraws.
+        tty = bool(reporter.isatty) and os.environ.get("TERM") != "dumb"
+        terminal, write_line = (sys.__stdout__ if tty else None), reporter.write_line
+    return Progress(
+        terminal=terminal,
+        write_line=write_line,
+        # The test's output is being captured: write past the capture, as live logging does.
+        unsuspended=capture.global_and_fixture_disabled if capture else contextlib.nullcontext,
+    )

@@ -1,4 +1,5 @@
-"""Every run a session triggered, for the reports, whatever became of its test.
+"""The reports' records: every run a session triggered, whatever became of its test; every
+test whose run never started; every run the session stopped, or could not stop.
 
 A test that waited for its run reports it (the run travels on the test's report, from an
 xdist worker too). The others are runs started ahead for tests that never ran (``-x``,
@@ -11,11 +12,88 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from ..api.models import LeapworkRun
 from ..runs.runner import RunHandle
-from .junit_flows import RecordedRun
+
+if TYPE_CHECKING:
+    from ..runs.runner import TriggerOutcome
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """A run as the report needs it: the run and the pytest test it belongs to."""
+
+    nodeid: str
+    run: LeapworkRun
+    timeout: float
+    #: Set when the test did not report this run itself: why (``"its test did not run"``).
+    note: str | None = None
+    #: Why the run could not be followed to its end, if it could not.
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "run": self.run.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RecordedRun:
+        return cls(**{**data, "run": LeapworkRun.from_dict(data["run"])})
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    """A marked test whose run never started: the setup error that stopped it."""
+
+    nodeid: str
+    schedule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StoppedRun:
+    """A run the plugin stopped before its test finished, or could not stop (``stopped``)."""
+
+    nodeid: str
+    schedule: str
+    #: Empty when the controller never said it (a runNow cut off before its answer).
+    run_id: str
+    reason: str
+    #: False: the run may still be executing on the controller (``reason`` says why).
+    stopped: bool = True
+
+    @classmethod
+    def of(cls, handle: RunHandle, reason: str) -> StoppedRun:
+        if handle.stop_error:
+            reason = f"{reason}; it could not be stopped: {handle.stop_error}"
+        return cls(
+            handle.request.label,
+            handle.schedule.title,
+            handle.run_id,
+            reason,
+            stopped=not handle.stop_error,
+        )
+
+    @classmethod
+    def of_trigger(cls, outcome: TriggerOutcome, reason: str) -> StoppedRun:
+        """A runNow cut off before the controller answered: its run found and stopped, or not."""
+        trigger = outcome.trigger
+        if outcome.run_id is not None and outcome.problem is None:
+            reason = f"{reason}; found among the schedule's runs"
+        elif outcome.run_id is not None:
+            reason = f"{reason}; found among the schedule's runs, but it could not be stopped: "
+            reason += str(outcome.problem)
+        else:
+            reason = f"{reason}; {outcome.problem}: look for the run in Leapwork"
+        return cls(
+            trigger.request.label,
+            trigger.schedule.title,
+            outcome.run_id or "",
+            reason,
+            stopped=outcome.problem is None,
+        )
+
 
 #: Why a run that ended on its own was not reported by its test.
 TEST_DID_NOT_RUN = "its test did not run"

@@ -7,7 +7,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 
 from ..api.models import FlowResult, LeapworkRun
-from .junit_flows import NotStarted, RecordedRun
+from .records import NotStarted, RecordedRun
 
 #: Below this many columns the variables leave the table for a line of their own.
 MIN_VARIABLES_WIDTH = 24

@@ -35,7 +35,7 @@ from .schedules import ScheduleDirectory
 
 if TYPE_CHECKING:  # requests is imported only once a run is made
     from ..api.client import LeapworkClient
-    from ..flows import FlowTarget
+    from .targets import FlowTarget
 
 log = logging.getLogger("pytest_leapwork")
 T = TypeVar("T")

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import tempfile
+import threading
 from typing import Any
 
 import pytest
 
 from ..api.errors import LeapworkError
 from ..api.models import FINISHED
-from ..reporting.junit_flows import RecordedRun
+from ..interrupts import XdistControllerGuard
+from ..reporting.records import RecordedRun, StoppedRun
 from ..runs.runner import STOP_GRACE_SECONDS
-from ..session import WORKER_LEDGER, LeapworkSession, StoppedRun
-from .keys import DIST_INPUT, RUNS_OUTPUT, STOPPED_OUTPUT
+from ..session import LeapworkSession
+from .keys import (
+    DIST_INPUT,
+    RUNS_OUTPUT,
+    STOPPED_OUTPUT,
+    WORKER_CONTROLLER,
+    WORKER_KEY,
+    WORKER_LEDGER,
+)
+from .ledger import RunLedger
 from .plan import PlanLog
+from .worker import worker_file
 
 
 class XdistController:
@@ -22,7 +36,10 @@ class XdistController:
     def __init__(self, session: LeapworkSession, reporting: Any) -> None:
         self.session = session
         self.reporting = reporting
+        #: Where the workers share their plan, ledgers and pids (made for the first worker).
         self.directory: str | None = None
+        self._lock = threading.Lock()
+        self._guard: XdistControllerGuard | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Workers' reports carry their runs; xdist marks them with the worker's node."""
@@ -31,14 +48,43 @@ class XdistController:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if session.config.pluginmanager.has_plugin("dsession"):  # xdist runs workers
-            self.session.guard_xdist_controller()
+            # A SIGTERM goes on to the workers that hold runs.
+            self._guard = XdistControllerGuard(self._worker_pids)
+            self._guard.install()
 
     def pytest_configure_node(self, node: Any) -> None:
-        # One emulator and one shared directory for the whole session, for every worker.
-        settings = self.session.worker_settings()
-        self.directory = settings[WORKER_LEDGER]
-        node.workerinput.update(settings)
+        node.workerinput.update(self.worker_settings())
         node.workerinput[DIST_INPUT] = getattr(node.config.option, "dist", "load")
+
+    def worker_settings(self) -> dict[str, str]:
+        """What a worker needs: the shared directory, and the one emulator of the session."""
+        with self._lock:
+            if self.directory is None:
+                self.directory = tempfile.mkdtemp(prefix="leapwork-runs-")
+        settings = {WORKER_LEDGER: self.directory}
+        if self.session.settings.emulator is not None:
+            url, key = self.session.start_emulator()
+            # The emulator's key guards a loopback test server, not a real controller.
+            settings.update({WORKER_CONTROLLER: url, WORKER_KEY: key.reveal()})
+        return settings
+
+    def _worker_pids(self) -> list[int]:
+        if self.directory is None:
+            return []
+        pids = []
+        for path in glob.glob(os.path.join(self.directory, "*.pid")):
+            try:
+                with open(path, encoding="ascii") as file:
+                    pids.append(int(file.read().strip()))
+            except (OSError, ValueError):
+                continue
+        return pids
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._guard is not None:
+            self._guard.uninstall()
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """Runs a worker had to stop, for the summary; a crashed worker's runs, stopped here."""
@@ -50,8 +96,21 @@ class XdistController:
         )
         if error is not None:
             workerid = node.workerinput["workerid"]
-            self.session.stop_runs_of_crashed_worker(workerid)
+            self._stop_runs_of_crashed_worker(workerid)
             self._forget_worker(workerid)
+
+    def _stop_runs_of_crashed_worker(self, workerid: str) -> None:
+        """Stop what a worker that died left running, from its ledger."""
+        if self.directory is None:
+            return
+        entries = RunLedger(worker_file(self.directory, workerid, ".runs")).unfinished()
+        if not entries:
+            return
+        until = self.session.runner.now() + STOP_GRACE_SECONDS
+        for entry in entries:
+            self.session.stop_and_list(
+                entry.nodeid, entry.schedule, entry.run_id, "its xdist worker crashed", until
+            )
 
     def _forget_worker(self, workerid: str) -> None:
         """A crashed worker's claims go back to the plan; its runs were stopped from its ledger."""
@@ -98,3 +157,8 @@ class XdistController:
         if self.directory is None or not os.path.exists(os.path.join(self.directory, "plan.log")):
             return None
         return PlanLog(self.directory)
+
+
+def register(config: pytest.Config, session: LeapworkSession, reporting: Any) -> None:
+    """On a process that starts xdist workers: their runs reach this process's reports."""
+    config.pluginmanager.register(XdistController(session, reporting), "leapwork-xdist")

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+# Keys of xdist's workerinput, set by the xdist controller for each worker.
+#: The controller (URL and key) every worker talks to: the controller process's, so that one
+#: emulator serves the whole session.
+WORKER_CONTROLLER = "leapwork_controller"
+WORKER_KEY = "leapwork_key"
+#: The directory the workers share: the plan's event log, their run ledgers and pid files.
+WORKER_LEDGER = "leapwork_ledger_dir"
 #: Key of xdist's workeroutput carrying the runs a worker stopped.
 STOPPED_OUTPUT = "leapwork_stopped"
 #: Key of xdist's workeroutput carrying every run a worker triggered that no test reported.

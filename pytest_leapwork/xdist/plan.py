@@ -348,8 +348,8 @@ class SharedPlan:
             time.sleep(CLAIM_WAIT_SECONDS)
 
     def _adopt(self, run: dict[str, Any], ended: bool) -> RunHandle:
-        from ..flows import FlowTarget
         from ..runs.runner import RunHandle, RunRequest
+        from ..runs.targets import FlowTarget
 
         data = dict(run["request"])
         flow = data.pop("flow", None)
