@@ -35,11 +35,6 @@ from .marker import (
     MARKER,
     MARKER_HELP,
     MarkerError,
-    ScheduleSpec,
-    check_query_length,
-    flow_spec,
-    normalize_variables,
-    parse_marker,
 )
 from .options import add_options, resolve_settings, runs_nothing
 from .ordering import MarkedLast, add_order_option, keep_order
@@ -47,9 +42,10 @@ from .reporting.html import add_html_extras
 from .reporting.progress import make_progress
 from .reporting.text import failure_message
 from .reports import REPORTING, RUN_ID_PROPERTY, Reporting
-from .runs.runner import RunHandle, RunRequest
+from .run_requests import build_request, plannable
+from .runs.runner import RunHandle
 from .session import LeapworkSession
-from .stash import ITEM_STATE, SESSION, ItemState, marked
+from .stash import ITEM_STATE, SESSION, item_state, marked
 
 ELAPSED_PROPERTY = "leapwork_elapsed"
 FIXTURE = "leapwork_schedule"
@@ -136,41 +132,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if explicit[id(item)]:
                 item.stash[REQUESTED_WITHOUT_MARKER] = True
             continue
-        if flow_markers:
-            item.stash[ITEM_STATE] = read_flow_marker(markers, flow_markers)
-        else:
-            item.stash[ITEM_STATE] = read_marker(markers)
+        item.stash[ITEM_STATE] = item_state(markers, flow_markers)
         fixturenames = getattr(item, "fixturenames", None)
         if fixturenames is not None and FIXTURE not in fixturenames:
             fixturenames.append(FIXTURE)
     if marked(items) and not config.pluginmanager.has_plugin(MARKED_TESTS):
         reporting = config.pluginmanager.get_plugin(REPORTING)
         config.pluginmanager.register(MarkedTests(reporting), MARKED_TESTS)
-
-
-def read_marker(markers: list[tuple[Any, pytest.Mark]]) -> ItemState:
-    """The closest marker wins (function over class over module); two on one level is an error."""
-    closest_node = markers[0][0]
-    same_level = [mark for node, mark in markers if node is closest_node]
-    try:
-        if len(same_level) > 1:
-            raise MarkerError(
-                f"{MARKER} marker: {len(same_level)} markers on one test; a test runs one "
-                "schedule (parametrize with pytest.param(..., marks=...) to run several)"
-            )
-        spec = parse_marker(same_level[0].args, same_level[0].kwargs)
-    except MarkerError as exc:
-        return ItemState(spec=None, error=exc)
-    return ItemState(spec=spec, error=None)
-
-
-def read_flow_marker(
-    markers: list[tuple[Any, pytest.Mark]], flow_markers: list[tuple[Any, pytest.Mark]]
-) -> ItemState:
-    try:
-        return ItemState(spec=flow_spec(markers, flow_markers), error=None)
-    except MarkerError as exc:
-        return ItemState(spec=None, error=exc)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -200,64 +168,6 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     planned = plannable(session.items)
     if planned:
         config.stash[SESSION].plan(planned)
-
-
-def plannable(items: list[pytest.Item]) -> list[tuple[str, RunRequest]]:
-    """(test id, run) of the marked tests among ``items`` whose runs can start ahead."""
-    planned = []
-    for item in marked(items):
-        request = known_request(item)
-        if request is not None:
-            planned.append((item.nodeid, request))
-    return planned
-
-
-def known_request(item: pytest.Item) -> RunRequest | None:
-    """The run a test will ask for, if its variables do not depend on other fixtures."""
-    state = item.stash[ITEM_STATE]
-    if state.spec is None or _may_be_skipped(item):
-        return None
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    if "leapwork_variables" in params:
-        variables = params["leapwork_variables"]
-    elif _default_variables_fixture(item):
-        variables = {}
-    else:
-        return None
-    try:
-        return build_request(item, state.spec, variables)
-    except MarkerError:
-        return None  # reported by the test's own setup
-
-
-def _may_be_skipped(item: pytest.Item) -> bool:
-    if item.get_closest_marker("skip") or item.get_closest_marker("skipif"):
-        return True
-    xfail = item.get_closest_marker("xfail")
-    return xfail is not None and xfail.kwargs.get("run", True) is False
-
-
-def _default_variables_fixture(item: pytest.Item) -> bool:
-    """Whether ``leapwork_variables`` resolves to this plugin's empty default for ``item``."""
-    manager = item.session._fixturemanager  # no public API tells which fixture overrides
-    try:
-        defs = manager.getfixturedefs("leapwork_variables", item)
-    except (TypeError, AttributeError):  # pytest 8.0 takes a node id
-        defs = manager.getfixturedefs("leapwork_variables", item.nodeid)  # type: ignore[arg-type]
-    if not defs:
-        return False
-    return getattr(defs[-1].func, "__module__", None) == __name__
-
-
-def build_request(item: pytest.Item, spec: ScheduleSpec, fixture_variables: Any) -> RunRequest:
-    variables = dict(spec.variables)
-    variables.update(normalize_variables(fixture_variables, "leapwork_variables fixture"))
-    item.ihook.pytest_leapwork_variables(item=item, schedule=spec.schedule, variables=variables)
-    variables = normalize_variables(variables, "variables after pytest_leapwork_variables")
-    check_query_length(variables, f"variables of {item.nodeid}")
-    settings = item.config.stash[SESSION].settings
-    timeout = spec.timeout if spec.timeout is not None else settings.timeout
-    return RunRequest(spec.schedule, variables, timeout, label=item.nodeid, flow=spec.flow)
 
 
 @pytest.fixture
