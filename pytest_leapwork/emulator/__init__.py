@@ -20,7 +20,7 @@ from .scenario import (
     load_scenario,
 )
 from .server import DEFAULT_ACCESS_KEY, EmulatorServer, RecordedRequest
-from .state import EmulatedRun
+from .timeline import EmulatedRun
 
 __all__ = [
     "DEFAULT_ACCESS_KEY",

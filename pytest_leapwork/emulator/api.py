@@ -17,10 +17,12 @@ from importlib import resources
 
 from . import render
 from .cors import CorsPolicy
+from .errors import INVALID_REQUEST, ApiError
 from .faults import Fault, FaultInjector, format_retry_after, huge_body
+from .queries import like
 from .routes import ARRAY_ENDPOINTS, Route, match_route
 from .scenario import Scenario
-from .state import INVALID_REQUEST, ApiError, Clock, Controller, like
+from .state import Clock, Controller
 
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 VIDEO_CONTENT_TYPE = "video/webm"

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .scenario import NAMESPACE, ScheduleSpec
-from .state import ItemView, KeyframeView, RunView
+from .views import ItemView, KeyframeView, RunView
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 

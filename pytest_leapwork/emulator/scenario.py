@@ -150,7 +150,7 @@ def default_schedule_id(title: str, schedule_type: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{schedule_type}:{title}"))
 
 
-#: The folder of a schedule whose scenario names none; "" puts it at the top of the tree.
+#: The folder of a schedule whose scenario names none (a schedule is always in a folder).
 DEFAULT_FOLDER = "Emulator"
 
 

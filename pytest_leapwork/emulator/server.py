@@ -21,7 +21,8 @@ from .cors import CorsPolicy
 from .faults import Fault
 from .routes import ENDPOINTS, normalize_base_path
 from .scenario import Scenario, load_scenario
-from .state import Clock, EmulatedRun
+from .state import Clock
+from .timeline import EmulatedRun
 
 DEFAULT_ACCESS_KEY = "EMULATORKEY00001"
 
