@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
@@ -29,7 +29,7 @@ from ..api.errors import (
     RunLost,
 )
 from ..api.models import FINISHED, TEMPORARY, FlowResult, LeapworkRun, Schedule
-from ..threads import DaemonPool, OutOfTime, call_within
+from ..threads import DaemonPool, OutOfTime, call_within, start_daemon
 from .cadence import poll_delay
 from .schedules import ScheduleDirectory
 
@@ -431,8 +431,13 @@ class Runner:
         unfinished = [h for h in self.active() if not h.done]
         if not unfinished:
             return []
-        with ThreadPoolExecutor(max_workers=min(8, len(unfinished))) as pool:
-            list(pool.map(lambda h: self.stop(h, reason), unfinished))
+        pool = DaemonPool("leapwork-stop", max_workers=min(8, len(unfinished)))
+        try:
+            # Each stop is bounded by its grace: waiting for all of them is bounded too.
+            for future in [pool.submit(self.stop, h, reason) for h in unfinished]:
+                future.result()
+        finally:
+            pool.shutdown(wait=False)
         return unfinished
 
     def unanswered(self, label: str | None = None) -> list[UnansweredTrigger]:
@@ -510,9 +515,7 @@ class Runner:
             if self._closed:
                 return
             self._closed = True
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=1)
+        self._wake.set()  # the poller sees ``_closed`` and returns; nothing joins it
         # ``_calls`` stays open: a run whose runNow is answered after this is still stopped.
         for pool in (self._poll_pool, self._fetch_pool):
             if pool is not None:
@@ -527,8 +530,7 @@ class Runner:
         if self._thread is None:
             self._poll_pool = DaemonPool("leapwork-poll", self._workers)
             self._fetch_pool = DaemonPool("leapwork-fetch", self._workers)
-            self._thread = threading.Thread(target=self._loop, name="leapwork-poller", daemon=True)
-            self._thread.start()
+            self._thread = start_daemon("leapwork-poller", self._loop)
 
     def _loop(self) -> None:
         assert self._poll_pool is not None
@@ -549,11 +551,14 @@ class Runner:
                 for handle in overdue:
                     handle.overdue_stop = True
                 waits += [h.deadline + DEADLINE_SLACK_SECONDS - now for h in stuck]
-            for handle in due:
-                future = self._poll_pool.submit(self._poll, handle)
-                future.add_done_callback(partial(self._after_poll, handle))
-            for handle in overdue:
-                self._calls.submit(self.stop, handle, "timeout")
+            try:
+                for handle in due:
+                    future = self._poll_pool.submit(self._poll, handle)
+                    future.add_done_callback(partial(self._after_poll, handle))
+                for handle in overdue:
+                    self._calls.submit(self.stop, handle, "timeout")
+            except RuntimeError:  # closed meanwhile: its pools refuse new work
+                return
             timeout = max(0.0, min(waits)) if waits else None
             self._wake.wait(timeout)
             self._wake.clear()
