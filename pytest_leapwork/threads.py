@@ -1,7 +1,9 @@
-"""Threads for requests to the controller that never hold up the end of the process.
+"""The one place the package starts threads: none of them ever holds up the end of the process.
 
-One kind of pool serves the whole package: the client's requests made off a test's thread,
-the runner's polls, fetches and bounded calls.
+Every thread is a daemon, named ``leapwork-...`` (the client tells its own threads by that
+prefix) and never joined at exit. ``DaemonPool`` serves the client's requests made off a
+test's thread, the runner's polls, fetches, stops and bounded calls, and the artifacts'
+downloads; ``start_daemon`` starts a single long-lived thread (the runner's poller).
 
 ``concurrent.futures.ThreadPoolExecutor`` joins its threads when Python exits, so one request
 to a controller that never answers (or keeps answering 429 with a long Retry-After) kept a
@@ -23,6 +25,20 @@ T = TypeVar("T")
 
 #: An idle thread ends after this long; a busy pool grows instead of queueing behind a hang.
 IDLE_SECONDS = 30.0
+#: The name prefix of every thread of the package.
+PREFIX = "leapwork-"
+
+
+def thread_name(name: str) -> str:
+    """``name`` with the package's prefix, which the client relies on."""
+    return name if name.startswith(PREFIX) else PREFIX + name
+
+
+def start_daemon(name: str, target: Callable[[], object]) -> threading.Thread:
+    """Start ``target`` on a daemon thread named ``leapwork-...``; nothing ever joins it."""
+    thread = threading.Thread(target=target, name=thread_name(name), daemon=True)
+    thread.start()
+    return thread
 
 
 class OutOfTime(Exception):
@@ -37,7 +53,7 @@ class DaemonPool(Executor):
     """
 
     def __init__(self, name: str, max_workers: int | None = None) -> None:
-        self._name = name
+        self._name = thread_name(name)
         self._max_workers = max_workers
         self._work: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
             queue.SimpleQueue()
@@ -57,7 +73,7 @@ class DaemonPool(Executor):
                 self._idle -= 1
             elif self._max_workers is None or self._threads < self._max_workers:
                 self._threads += 1
-                threading.Thread(target=self._serve, name=self._name, daemon=True).start()
+                start_daemon(self._name, self._serve)
         return future
 
     def _serve(self) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import pytest_leapwork.api.client as client_module
+import pytest_leapwork.runs.bounds as bounds
 import pytest_leapwork.runs.runner as runner_module
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
@@ -57,6 +58,7 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def short_stop_grace(monkeypatch: pytest.MonkeyPatch) -> float:
     """In-process sessions give a stop 1.5 s past the deadline instead of 10 s."""
+    monkeypatch.setattr(bounds, "STOP_GRACE_SECONDS", 1.5)  # what the run engine reads
     monkeypatch.setattr(runner_module, "STOP_GRACE_SECONDS", 1.5)
     return 1.5
 

@@ -2,8 +2,10 @@
 
 For every flow that did not pass, its video (``GET /runItems/{id}/video``, streamed, with a
 size cap) and its keyframes (as JSON) are saved under DIR. Downloads start the moment a run
-ends, on a small pool of their own, so they overlap with the runs still executing; a test
-waits only for its own run's files. The files are linked where people look: a line each in
+ends, on a small pool of daemon threads of their own, so they overlap with the runs still
+executing; a test waits only for its own run's files, and only ``ARTIFACT_WAIT_SECONDS`` at
+most: a download still trickling in then is abandoned, and nothing waits for it at exit. The
+files are linked where people look: a line each in
 the terminal summary, the video in the test's pytest-html row, and ``[[ATTACHMENT|path]]`` in
 the ``--leapwork-junitxml`` report (written by ``junit_flows``).
 """
@@ -17,7 +19,9 @@ import math
 import os
 import re
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +33,7 @@ from ..api.models import VIDEO_EXTENSIONS, FlowResult, LeapworkRun
 from ..reporting.junit_flows import relative_path
 from ..reporting.records import RecordedRun
 from ..reports import REPORTING
+from ..threads import DaemonPool
 
 if TYPE_CHECKING:
     from ..api.client import LeapworkClient
@@ -48,6 +53,9 @@ HELP_MAX_MB = (
 )
 #: Downloads at once: enough to overlap, few enough to spare a controller that serves runs.
 DOWNLOADS_AT_ONCE = 4
+#: How long a test waits for its failing flows' files, all of them; read when it waits, so an
+#: inner conftest can lower it. Past it the test goes on, and the downloads are abandoned.
+ARTIFACT_WAIT_SECONDS = 10.0
 VIDEO_SUFFIXES = tuple(VIDEO_EXTENSIONS.values())
 
 
@@ -120,7 +128,7 @@ class ArtifactSaver:
     def __init__(self, settings: ArtifactSettings) -> None:
         self.settings = settings
         self._client: LeapworkClient | None = None
-        self._pool = ThreadPoolExecutor(DOWNLOADS_AT_ONCE, thread_name_prefix="leapwork-artifacts")
+        self._pool = DaemonPool("leapwork-artifacts", DOWNLOADS_AT_ONCE)
         self._lock = threading.Lock()
         self._jobs: dict[int, Future[list[str]]] = {}
 
@@ -138,10 +146,26 @@ class ArtifactSaver:
                 self._submit(run, flow)
 
     def collect(self, run: LeapworkRun) -> None:
-        """Wait for the files of ``run``'s failing flows (by their final verdict); list them."""
+        """Wait for the files of ``run``'s failing flows (by their final verdict); list them.
+
+        The wait is bounded by ``ARTIFACT_WAIT_SECONDS`` for the whole run: a download still
+        going on past it (a controller that trickles the video in) is left to its daemon
+        thread, and the test goes on without that flow's files.
+        """
+        limit = ARTIFACT_WAIT_SECONDS
+        until = time.monotonic() + limit
         for flow in run.failed_flows:
             try:
-                flow.artifacts = self._submit(run, flow).result()
+                flow.artifacts = self._submit(run, flow).result(
+                    timeout=max(0.0, until - time.monotonic())
+                )
+            except FutureTimeout:
+                log.warning(
+                    "the files of flow %r were not kept in time: still downloading after %gs, "
+                    "the test goes on without them",
+                    flow.title,
+                    limit,
+                )
             except Exception as exc:  # never fail a test over its evidence
                 log.warning("could not save the artifacts of flow %r: %s", flow.title, exc)
 
@@ -190,6 +214,7 @@ class ArtifactSaver:
         return [*saved, keyframes_path]
 
     def close(self) -> None:
+        """Refuse new downloads; those still going on are abandoned, not waited for."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
