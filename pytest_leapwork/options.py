@@ -76,10 +76,10 @@ def add_options(parser: pytest.Parser) -> None:
         help="list the controller's schedules (title, folder, id, enabled) and exit",
     )
     parser.addini("leapwork_controller", HELP_CONTROLLER)
-    parser.addini("leapwork_timeout", HELP_TIMEOUT)
-    parser.addini("leapwork_poll_interval", HELP_POLL)
+    add_number_ini(parser, "leapwork_timeout", HELP_TIMEOUT, float)
+    add_number_ini(parser, "leapwork_poll_interval", HELP_POLL, float)
     parser.addini("leapwork_done_status", HELP_DONE)
-    parser.addini("leapwork_max_in_flight", HELP_IN_FLIGHT)
+    add_number_ini(parser, "leapwork_max_in_flight", HELP_IN_FLIGHT, int)
     parser.addini("leapwork_junitxml", HELP_JUNITXML)
     parser.addini(
         "leapwork_junitxml_passed_keyframes", HELP_PASSED_KEYFRAMES, type="bool", default=False
@@ -88,6 +88,21 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("leapwork_insecure", HELP_INSECURE, type="bool", default=False)
     # Declared only to refuse it with advice: a key in pytest.ini ends up in version control.
     parser.addini("leapwork_key", "not allowed: set LEAPWORK_KEY or pass --leapwork-key")
+
+
+def add_number_ini(parser: pytest.Parser, name: str, help: str, number: type[float]) -> None:
+    """An ini setting that takes a number: a TOML number or a string.
+
+    pytest 9's native TOML configuration checks a value against the declared type, and a
+    plain ini setting is a string there (``leapwork_timeout = 60`` would be refused). Where
+    pytest takes a union of types, the setting is the number or a string; the plugin checks
+    the value itself either way, so a bad one gets its own message naming the setting. Older
+    pytest reads every ini value as a string anyway.
+    """
+    try:
+        parser.addini(name, help, type=number | str, default="")  # type: ignore[arg-type,unused-ignore]
+    except (AssertionError, TypeError, ValueError):  # pytest before 9.2: no union types
+        parser.addini(name, help)
 
 
 def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.Settings:

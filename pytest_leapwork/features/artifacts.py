@@ -30,6 +30,7 @@ import pytest
 from .. import config as cfg
 from ..api.errors import LeapworkError, NotFound
 from ..api.models import VIDEO_EXTENSIONS, FlowResult, LeapworkRun
+from ..options import add_number_ini
 from ..reporting.junit_flows import relative_path
 from ..reporting.records import RecordedRun
 from ..reports import REPORTING
@@ -64,7 +65,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--leapwork-artifacts", metavar="DIR", help=HELP_ARTIFACTS)
     group.addoption("--leapwork-artifacts-max-mb", metavar="MB", help=HELP_MAX_MB)
     parser.addini("leapwork_artifacts", HELP_ARTIFACTS)
-    parser.addini("leapwork_artifacts_max_mb", HELP_MAX_MB)
+    add_number_ini(parser, "leapwork_artifacts_max_mb", HELP_MAX_MB, float)
 
 
 @dataclass(frozen=True)
