@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 
 from ..interrupts import TERMINATED
+from ..runs.planning import Planner
 from ..runs.runner import Runner
 from ..session import WORKER_LEDGER, LeapworkSession
 from .keys import DIST_INPUT
-from .plan import SharedPlan
+from .plan import shared_plan
 
 
 class XdistWorker:
@@ -18,18 +19,18 @@ class XdistWorker:
 
     def __init__(self, session: LeapworkSession, config: pytest.Config) -> None:
         self.session = session
-        self.plan: SharedPlan | None = None
+        self.plan: Planner | None = None
         worker_input: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
         directory = worker_input.get(WORKER_LEDGER)
         worker = str(worker_input.get("workerid", "gw"))
         # --dist each runs every test on every worker: each worker its own runs, its own plan.
         if directory is not None and worker_input.get(DIST_INPUT) != "each":
 
-            def shared_plan(runner: Runner, window: int) -> SharedPlan:
-                self.plan = SharedPlan(runner, window, directory, worker)
+            def make_planner(runner: Runner, window: int) -> Planner:
+                self.plan = shared_plan(runner, window, directory, worker)
                 return self.plan
 
-            self.session.make_planner = shared_plan
+            self.session.make_planner = make_planner
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
