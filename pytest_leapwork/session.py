@@ -158,7 +158,7 @@ class LeapworkSession:
         if runner is None:
             # Made on first use, so sessions without a marked test never load requests.
             from .api.client import LeapworkClient
-            from .runs.planning import TriggerAhead
+            from .runs.planning import in_process
             from .runs.runner import Runner
 
             url, key = self.controller()
@@ -172,7 +172,7 @@ class LeapworkSession:
             with self._lock:
                 if self._runner is None:
                     self._runner = runner
-                    make_planner = self.make_planner or TriggerAhead
+                    make_planner = self.make_planner or in_process
                     self._ahead = make_planner(runner, self.settings.max_in_flight)
                     runner.on_started.append(self.triggered.append)
                     runner.on_finished.append(self._list_if_not_stopped)
@@ -185,7 +185,7 @@ class LeapworkSession:
 
     @property
     def ahead(self) -> Planner:
-        self.runner  # noqa: B018 - makes the runner and its TriggerAhead
+        self.runner  # noqa: B018 - makes the runner and its planner
         assert self._ahead is not None
         return self._ahead
 

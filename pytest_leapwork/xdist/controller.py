@@ -26,7 +26,7 @@ from .keys import (
     WORKER_LEDGER,
 )
 from .ledger import RunLedger
-from .plan import PlanLog
+from .store import PlanLog
 from .worker import worker_file
 
 
@@ -125,7 +125,7 @@ class XdistController:
                 holder = entry.taken_by or entry.claimed_by
                 if holder != workerid or entry.run is None or entry.ended:
                     continue
-                log_.append("end", entry.run["run_id"])  # stopped from the worker's ledger
+                log_.append("end", entry.run.run_id)  # stopped from the worker's ledger
                 if entry.taken_by is None:
                     log_.append("reset", key)  # its test has yet to run: triggered anew
 
@@ -138,19 +138,19 @@ class XdistController:
         with log_.locked() as state:
             left = [(k, e.run) for k, e in state.entries.items() if e.run and not e.ended]
             for _key, run in left:
-                log_.append("end", run["run_id"])
+                log_.append("end", run.run_id)
         if not left:
             return
         runner = self.session.runner
         until = runner.now() + STOP_GRACE_SECONDS
         for key, run in left:
             try:
-                if runner.status_of(run["run_id"], until) == FINISHED:
+                if runner.status_of(run.run_id, until) == FINISHED:
                     continue  # ended on its own, as a run nobody follows may
             except LeapworkError:
                 pass  # the stop says what is wrong
             self.session.stop_and_list(
-                key, run["schedule"]["title"], run["run_id"], "its test did not run", until
+                key, run.schedule.title, run.run_id, "its test did not run", until
             )
 
     def _log(self) -> PlanLog | None:

@@ -15,6 +15,7 @@ from ..api.secret import Secret
 from ..interrupts import TERMINATED
 from ..options import runs_nothing
 from ..reporting.records import entry_of
+from ..runs.planning import Planner
 from ..runs.runner import Runner
 from ..session import LeapworkSession
 from ..stash import ITEM_STATE
@@ -27,7 +28,7 @@ from .keys import (
     WORKER_LEDGER,
 )
 from .ledger import RunLedger
-from .plan import SharedPlan
+from .plan import shared_plan
 
 
 def worker_file(directory: str, workerid: str, suffix: str) -> str:
@@ -40,7 +41,7 @@ class XdistWorker:
 
     def __init__(self, session: LeapworkSession, config: pytest.Config) -> None:
         self.session = session
-        self.plan: SharedPlan | None = None
+        self.plan: Planner | None = None
         worker_input: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
         directory = worker_input.get(WORKER_LEDGER)
         worker = str(worker_input.get("workerid", "gw"))
@@ -56,11 +57,11 @@ class XdistWorker:
         # --dist each runs every test on every worker: each worker its own runs, its own plan.
         if directory is not None and worker_input.get(DIST_INPUT) != "each":
 
-            def shared_plan(runner: Runner, window: int) -> SharedPlan:
-                self.plan = SharedPlan(runner, window, directory, worker)
+            def make_planner(runner: Runner, window: int) -> Planner:
+                self.plan = shared_plan(runner, window, directory, worker)
                 return self.plan
 
-            self.session.make_planner = shared_plan
+            self.session.make_planner = make_planner
 
     def _keep_ledger(self, runner: Runner) -> None:
         """Write this worker's runs down, for the xdist controller should the worker die."""
