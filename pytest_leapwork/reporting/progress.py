@@ -2,7 +2,8 @@
 
 On a terminal the status is drawn after the test's line and redrawn in place (the cursor is
 saved and restored, so pytest's own output is untouched). Elsewhere (a CI log) a line is
-written once a minute. ``-q`` shows nothing. No pytest import here.
+written once a minute. ``-q`` shows nothing. ``make_progress`` picks the kind for a pytest
+session from its terminal reporter and capture.
 """
 
 from __future__ import annotations
