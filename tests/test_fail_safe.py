@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-import pytest_leapwork.api.client as client_module
 import pytest_leapwork.runs.runner as runner_module
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
-from .conftest import FAST, RunPytest, on_status
+from .support import FAST, RunPytest, on_status
+
+pytestmark = pytest.mark.usefixtures("fast_backoff")
 
 SLOW_FOUR = """
 import os
@@ -46,12 +47,6 @@ import pytest
 def test_slow(leapwork_schedule):
     pass
 """
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process sessions wait 0.01 s between attempts instead of 0.5 s (every attempt is made)."""
-    monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Scenario
 from pytest_leapwork.xdist.plan import XdistController, XdistWorker
-from tests.conftest import RunPytest
+
+from .support import RunPytest
 
 SECONDS = 0.6
 
