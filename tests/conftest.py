@@ -13,6 +13,7 @@ import pytest
 # Imported once here: inner in-process pytest runs that import requests afresh fail with
 # "You can only merge into CookieJar".
 import requests  # noqa: F401
+from pytest_httpserver import HTTPServer
 
 import pytest_leapwork.api.client as client_module
 import pytest_leapwork.plugin  # noqa: F401
@@ -64,6 +65,26 @@ def run_pytest(pytester: pytest.Pytester, controller_args: list[str]) -> support
         return pytester.runpytest(*full)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def _httpserver_in_flight(make_httpserver: HTTPServer) -> support.InFlight:
+    return support.InFlight(make_httpserver)
+
+
+@pytest.fixture
+def httpserver(
+    make_httpserver: HTTPServer, _httpserver_in_flight: support.InFlight
+) -> Iterator[HTTPServer]:
+    """pytest-httpserver's ``httpserver``, and after the test no answer still on its way.
+
+    A slow handler a test's client gave up on would otherwise log its request in whichever
+    test runs next (which random order makes any test).
+    """
+    make_httpserver.clear()
+    yield make_httpserver
+    if not _httpserver_in_flight.wait_idle(timeout=30):
+        pytest.fail("httpserver: a request was still being answered 30 s after the test")
 
 
 @pytest.fixture

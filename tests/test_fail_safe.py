@@ -19,7 +19,7 @@ import pytest
 import pytest_leapwork.runs.runner as runner_module
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
-from .support import FAST, RunPytest, on_status
+from .support import FAST, INNER_ADDOPTS, RunPytest, on_status
 
 pytestmark = pytest.mark.usefixtures("fast_backoff")
 
@@ -74,7 +74,7 @@ def start_pytest(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_ADDOPTS": "-p no:randomly"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_ADDOPTS": INNER_ADDOPTS},
         start_new_session=True,
     )
 
