@@ -1,20 +1,25 @@
-"""Shared fixtures: the emulator the plugin's tests run against, and inner pytest runs."""
+"""Shared fixtures: the emulator the plugin's tests run against, and inner pytest runs.
+
+Constants and helpers the test modules share are in ``tests/support.py``.
+"""
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 # Imported once here: inner in-process pytest runs that import requests afresh fail with
 # "You can only merge into CookieJar".
 import requests  # noqa: F401
+from pytest_httpserver import HTTPServer
 
+import pytest_leapwork.api.client as client_module
 import pytest_leapwork.plugin  # noqa: F401
-from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
+from pytest_leapwork.emulator import EmulatorServer, load_scenario
+
+from . import support
 
 pytest_plugins = ["pytester"]
 
@@ -24,47 +29,76 @@ pytest_plugins = ["pytester"]
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-SCENARIO = Path(__file__).with_name("scenario.toml")
-FAST = ("--leapwork-poll-interval=0.05", "-p", "no:cacheprovider")
-
 
 @pytest.fixture(autouse=True)
 def _no_random_order_in_inner_sessions(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Inner sessions keep their test order (pytest-randomly is installed for the compat tests)."""
+    """Inner sessions keep their test order, in process, by pytester or by ``subprocess``.
+
+    Set in this process's environment, which every process a test starts inherits.
+    """
     if "pytester" in request.fixturenames:
         request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when it starts
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")
+    monkeypatch.setenv("PYTEST_ADDOPTS", support.INNER_ADDOPTS)
 
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(load_scenario(str(SCENARIO))) as server:
+    with EmulatorServer(load_scenario(str(support.SCENARIO))) as server:
         yield server
 
 
 @pytest.fixture
 def controller_args(emulator: EmulatorServer) -> list[str]:
-    return [f"--leapwork-controller={emulator.url}", f"--leapwork-key={emulator.access_key}"]
-
-
-RunPytest = Callable[..., pytest.RunResult]
-
-
-def on_status(**fields: Any) -> list[Fault]:
-    """The same fault on both ways to read a run's status: the summary and the status."""
-    return [Fault("run", **fields), Fault("run_status", **fields)]
+    return support.controller_args(emulator)
 
 
 @pytest.fixture
-def run_pytest(pytester: pytest.Pytester, controller_args: list[str]) -> RunPytest:
+def run_pytest(pytester: pytest.Pytester, controller_args: list[str]) -> support.RunPytest:
     """Run pytest on the files made with ``pytester`` against the emulator."""
 
     def run(*args: str, subprocess: bool = False) -> pytest.RunResult:
-        full = [*controller_args, *FAST, *args]
+        full = [*controller_args, *support.FAST, *args]
         if subprocess:
             return pytester.runpytest_subprocess(*full)
         return pytester.runpytest(*full)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def _httpserver_in_flight(make_httpserver: HTTPServer) -> support.InFlight:
+    return support.InFlight(make_httpserver)
+
+
+@pytest.fixture
+def httpserver(
+    make_httpserver: HTTPServer, _httpserver_in_flight: support.InFlight
+) -> Iterator[HTTPServer]:
+    """pytest-httpserver's ``httpserver``, and after the test no answer still on its way.
+
+    A slow handler a test's client gave up on would otherwise log its request in whichever
+    test runs next (which random order makes any test).
+    """
+    make_httpserver.clear()
+    yield make_httpserver
+    if not _httpserver_in_flight.wait_idle(timeout=30):
+        pytest.fail("httpserver: a request was still being answered 30 s after the test")
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients made in this process wait 0, 0.02, 0.04 s between attempts, not 0, 1, 2 s.
+
+    Every attempt still happens; only the waits shrink. The real waits are checked by
+    ``test_backoff_is_exponential_and_capped``. Modules ask for it with ``pytestmark``.
+    """
+    monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No controller, key or CA bundle from the environment: only the options a test gives."""
+    for name in support.CONTROLLER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)

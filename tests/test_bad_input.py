@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-import pytest_leapwork.api.client as client_module
 from pytest_leapwork.emulator import EmulatorServer
 
-from .conftest import FAST
+from .support import FAST
+
+pytestmark = pytest.mark.usefixtures("fast_backoff", "clean_environment")
 
 DOC = Path(__file__).parent.parent / "docs" / "bad-input.md"
 
@@ -735,12 +736,6 @@ CASES: dict[str, list[Case]] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Clients made in this process wait 0, 0.02, 0.04 s between attempts, not 0, 1, 2 s."""
-    monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)
-
-
 def doc_rows() -> list[str]:
     """The first cell of every row of the table in docs/bad-input.md."""
     rows = []
@@ -771,12 +766,6 @@ def refused_port() -> Iterator[int]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         yield int(sock.getsockname()[1])
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("LEAPWORK_CONTROLLER", "LEAPWORK_KEY", "LEAPWORK_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.mark.parametrize("case", params())

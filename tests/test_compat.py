@@ -8,7 +8,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer
 
-from .conftest import RunPytest
+from .support import RunPytest
 
 
 def test_rerunfailures_triggers_a_fresh_run_and_records_every_run_id(

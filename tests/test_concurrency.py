@@ -15,7 +15,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer
 
-from .conftest import RunPytest
+from .support import RunPytest
 
 MANY = """
 import pytest

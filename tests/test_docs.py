@@ -29,13 +29,15 @@ import pytest_leapwork
 import pytest_leapwork.plugin
 from pytest_leapwork.emulator import EmulatorServer, load_scenario
 
+from .support import FAST, controller_args
+
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 CONTENT = DOCS / "content"
 EXAMPLES = DOCS / "examples"
 PACKAGE = REPO / "pytest_leapwork"
-SCENARIO = EXAMPLES / "scenario.toml"
-FAST = ("--leapwork-poll-interval=0.05", "-p", "no:cacheprovider")
+#: The documentation's own scenario, not the suite's tests/scenario.toml.
+DOCS_SCENARIO = EXAMPLES / "scenario.toml"
 
 # `pytest docs/examples` against either scenario: the README's first command.
 ALL_EXAMPLES = {"passed": 33, "xfailed": 3}
@@ -90,12 +92,8 @@ def section(markdown: str, heading: str) -> str:
 @pytest.fixture
 def docs_controller() -> Iterator[EmulatorServer]:
     """The emulator serving the documentation's scenario, to assert on the runs it got."""
-    with EmulatorServer(load_scenario(SCENARIO)) as server:
+    with EmulatorServer(load_scenario(DOCS_SCENARIO)) as server:
         yield server
-
-
-def controller_args(server: EmulatorServer) -> list[str]:
-    return [f"--leapwork-controller={server.url}", f"--leapwork-key={server.access_key}"]
 
 
 def variables_of(server: EmulatorServer, title: str) -> list[dict[str, str]]:
@@ -126,7 +124,7 @@ def test_every_example_runs_against_the_docs_scenario(
 
 def test_the_emulator_option_takes_the_docs_scenario(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(
-        str(EXAMPLES / "getting_started"), f"--leapwork-emulator={SCENARIO}", *FAST
+        str(EXAMPLES / "getting_started"), f"--leapwork-emulator={DOCS_SCENARIO}", *FAST
     )
     result.assert_outcomes(passed=1)
 
@@ -283,7 +281,7 @@ def test_library_script(
 def test_standalone_emulator_command() -> None:
     """``leapwork-emulator --port ... docs/examples/scenario.toml``, then a client, then Ctrl-C."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest_leapwork.emulator", "--port", "0", str(SCENARIO)],
+        [sys.executable, "-m", "pytest_leapwork.emulator", "--port", "0", str(DOCS_SCENARIO)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -465,7 +463,7 @@ def test_configuration_examples_are_accepted(
     (pytester.path / "company-ca.pem").write_text("")
     scenario = pytester.path / "docs" / "examples" / "scenario.toml"
     scenario.parent.mkdir(parents=True)
-    scenario.write_text(SCENARIO.read_text())
+    scenario.write_text(DOCS_SCENARIO.read_text())
     quiet = [
         "-W",
         "ignore::pytest_leapwork.plugin.LeapworkInsecureWarning",

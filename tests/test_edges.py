@@ -19,7 +19,7 @@ import pytest_leapwork.api.client as client_module
 import pytest_leapwork.runs.schedules as schedules_module
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
-from .conftest import FAST, RunPytest
+from .support import FAST, RunPytest
 
 ELEVEN_TESTS = """
     import pytest

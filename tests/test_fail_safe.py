@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-import pytest_leapwork.api.client as client_module
 import pytest_leapwork.runs.bounds as bounds
 import pytest_leapwork.runs.runner as runner_module
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
-from .conftest import FAST, RunPytest, on_status
+from .support import FAST, INNER_ADDOPTS, RunPytest, on_status
+
+pytestmark = pytest.mark.usefixtures("fast_backoff")
 
 SLOW_FOUR = """
 import os
@@ -47,12 +48,6 @@ import pytest
 def test_slow(leapwork_schedule):
     pass
 """
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process sessions wait 0.01 s between attempts instead of 0.5 s (every attempt is made)."""
-    monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)
 
 
 @pytest.fixture
@@ -81,7 +76,7 @@ def start_pytest(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_ADDOPTS": "-p no:randomly"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_ADDOPTS": INNER_ADDOPTS},
         start_new_session=True,
     )
 

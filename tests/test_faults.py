@@ -21,22 +21,14 @@ import pytest_leapwork.api.client as client_module
 from pytest_leapwork.api.client import LeapworkClient
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
-from .conftest import RunPytest, on_status
+from .support import RunPytest, on_status
+
+pytestmark = pytest.mark.usefixtures("fast_backoff")
 
 #: GET retries of the client (3) plus the first attempt.
 GET_ATTEMPTS = 4
 CHECKOUT_ID = "11111111-aaaa-4bbb-8ccc-000000000002"
 REAL_BACKOFF = (client_module.BACKOFF_FACTOR, client_module.BACKOFF_MAX)
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Clients made in this process wait 0, 0.02, 0.04 s between attempts, not 0, 1, 2 s.
-
-    Every attempt still happens; only the waits shrink. The real waits are checked by
-    ``test_backoff_is_exponential_and_capped``.
-    """
-    monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)
 
 
 def write_test(pytester: pytest.Pytester, marker_args: str = '"Smoke Login"') -> None:

@@ -25,7 +25,6 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-import pytest_leapwork.api.client as client_module
 from pytest_leapwork.api.client import LeapworkClient
 from pytest_leapwork.api.errors import LeapworkError
 from pytest_leapwork.api.secret import Secret
@@ -34,7 +33,9 @@ from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 from pytest_leapwork.runs.runner import RunRequest
 from pytest_leapwork.session import LeapworkSession
 
-from .conftest import FAST, SCENARIO
+from .support import FAST, SCENARIO
+
+pytestmark = pytest.mark.usefixtures("fast_backoff", "clean_environment")
 
 KEY = "LeakCanary7f3Q9zX2"
 #: pytest-html's report, when it is installed, is one more place to look.
@@ -91,12 +92,6 @@ OUTCOMES = """
 """
 
 
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Clients made in this process wait 0, 0.02, 0.04 s between attempts, not 0, 1, 2 s."""
-    monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)
-
-
 def leaked(text: str) -> list[str]:
     return [fragment for fragment in [KEY, *FRAGMENTS] if fragment in text]
 
@@ -105,12 +100,6 @@ def leaked(text: str) -> list[str]:
 def keyed_emulator() -> Iterator[EmulatorServer]:
     with EmulatorServer(load_scenario(str(SCENARIO)), access_key=KEY) as server:
         yield server
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("LEAPWORK_CONTROLLER", "LEAPWORK_KEY", "LEAPWORK_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
 
 
 LOUD = (

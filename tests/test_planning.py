@@ -21,9 +21,10 @@ from pytest_leapwork.runs.planning import Planner
 from pytest_leapwork.runs.runner import RunHandle, Runner, RunRequest
 from pytest_leapwork.runs.targets import FlowTarget
 from pytest_leapwork.xdist.store import PlanLog
-from tests.conftest import RunPytest
 from tests.features.conftest import AGENT_ONE, LOG_IN_FLOW
 from tests.features.conftest import SCENARIO as FEATURES_SCENARIO
+
+from .support import RunPytest
 
 AGENT = "33333333-aaaa-4bbb-8ccc-00000000a001"
 FLOW = default_flow_id("Only")

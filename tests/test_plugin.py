@@ -9,7 +9,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer
 
-from .conftest import FAST, RunPytest
+from .support import FAST, RunPytest
 
 SMOKE_ID = "11111111-aaaa-4bbb-8ccc-000000000001"
 

@@ -18,7 +18,7 @@ import xmlschema
 
 from pytest_leapwork.emulator import EmulatorServer
 
-from .conftest import RunPytest
+from .support import RunPytest
 
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("data") / "junit-10.xsd"))
 

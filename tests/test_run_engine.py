@@ -19,7 +19,7 @@ from pytest_leapwork.emulator import EmulatorServer, Fault, Scenario
 from pytest_leapwork.runs.cadence import poll_delay
 from pytest_leapwork.runs.runner import RunHandle, Runner, RunRequest
 
-from .conftest import on_status
+from .support import on_status
 
 SCENARIO = {
     "controller": {"queue_seconds": 1.0},

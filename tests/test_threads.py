@@ -22,7 +22,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Fault, Scenario
 
-from .conftest import FAST
+from .support import FAST
 
 #: The issue's bound: the process ends this soon after printing its summary.
 EXIT_BOUND_SECONDS = 2.0

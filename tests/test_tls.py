@@ -17,12 +17,13 @@ import trustme
 import urllib3
 from requests.adapters import HTTPAdapter
 
-import pytest_leapwork.api.client as client_module
 from pytest_leapwork.api.client import LeapworkClient, _CappedRetry
 from pytest_leapwork.api.errors import ControllerUnreachable
 from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 
-from .conftest import FAST, SCENARIO
+from .support import FAST, SCENARIO
+
+pytestmark = pytest.mark.usefixtures("fast_backoff")
 
 MARKED = """
     import pytest
@@ -45,12 +46,6 @@ def ca_bundle(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Clients made in this process wait 0, 0.02, 0.04 s between attempts, not 0, 1, 2 s."""
-    monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)
-
-
 def server_context(ca: trustme.CA, *names: str) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert(*names).configure_cert(context)
@@ -65,9 +60,9 @@ def tls_emulator(ca: trustme.CA) -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("LEAPWORK_CONTROLLER", "LEAPWORK_KEY", "LEAPWORK_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
+def clean_environment_and_certifi_bundle(
+    clean_environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # CI machines often point requests at the system bundle; it must not override the
     # plugin's own choice (and the system bundle does not hold the test CA).
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())

@@ -15,7 +15,8 @@ from pytest_leapwork.config import DEFAULT_POLL_INTERVAL
 from pytest_leapwork.emulator import EmulatorServer, Scenario
 from pytest_leapwork.runs.cadence import MIN_POLL_SECONDS, POLL_FRACTION, poll_delay, polls_for
 from pytest_leapwork.runs.runner import RunHandle, Runner, RunRequest
-from tests.conftest import RunPytest
+
+from .support import RunPytest
 
 # -- adaptive polling -----------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ import pytest
 from pytest_leapwork.emulator import EmulatorServer, Scenario
 from pytest_leapwork.xdist.controller import XdistController
 from pytest_leapwork.xdist.worker import XdistWorker
-from tests.conftest import RunPytest
+
+from .support import RunPytest
 
 SECONDS = 0.6
 

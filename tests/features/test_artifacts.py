@@ -19,7 +19,7 @@ from pytest_leapwork.api.errors import ArtifactTooLarge, LeapworkError
 from pytest_leapwork.emulator import EmulatorServer
 from pytest_leapwork.emulator.faults import Fault
 
-from ..conftest import RunPytest
+from ..support import RunPytest
 
 #: A run item id, as the controller writes them (ids that are not GUIDs never enter a path).
 ITEM = "33333333-aaaa-4bbb-8ccc-000000000001"

@@ -10,8 +10,8 @@ import requests
 from pytest_leapwork.emulator import EmulatorServer
 from pytest_leapwork.emulator.scenario import default_flow_id
 
-from ..conftest import RunPytest
-from .conftest import AGENT_ONE, BROKEN, LOG_IN_FLOW
+from ..support import RunPytest
+from .support import AGENT_ONE, BROKEN, LOG_IN_FLOW
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])

@@ -12,8 +12,8 @@ from pytest_leapwork.emulator import EmulatorServer
 from pytest_leapwork.emulator.faults import Fault
 from pytest_leapwork.features.selection import item_names, select
 
-from ..conftest import FAST, RunPytest
-from .conftest import BROKEN
+from ..support import FAST, RunPytest
+from .support import BROKEN
 
 LOGIN = "22222222-aaaa-4bbb-8ccc-000000000001"
 CHECKOUT = "22222222-aaaa-4bbb-8ccc-000000000002"

@@ -1,0 +1,83 @@
+"""What the test modules share: constants and helpers (fixtures stay in conftest.py).
+
+Test modules import from here, never from a conftest: a conftest is pytest's to load, and
+importing it as a module a second time gives two copies of its fixtures and globals.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from pytest_leapwork.emulator import Fault
+
+#: The scenario of the shared ``emulator`` fixture.
+SCENARIO = Path(__file__).with_name("scenario.toml")
+#: Options every inner session gets: a quick poll, and no cache files in the test folders.
+FAST = ("--leapwork-poll-interval=0.05", "-p", "no:cacheprovider")
+#: The variables that leave the emulator's and the plugin's settings to the options given.
+CONTROLLER_VARIABLES = ("LEAPWORK_CONTROLLER", "LEAPWORK_KEY", "LEAPWORK_CA_BUNDLE")
+#: ``PYTEST_ADDOPTS`` of every inner pytest session: it keeps its own test order (the outer
+#: session runs in random order with pytest-randomly).
+INNER_ADDOPTS = "-p no:randomly"
+
+#: ``run_pytest(*args, subprocess=False)``: the conftest fixture's type.
+RunPytest = Callable[..., pytest.RunResult]
+
+
+class Controller(Protocol):
+    """What ``controller_args`` reads of an emulator or another controller double."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def access_key(self) -> str: ...
+
+
+def controller_args(server: Controller) -> list[str]:
+    """The options that point a session at ``server``."""
+    return [f"--leapwork-controller={server.url}", f"--leapwork-key={server.access_key}"]
+
+
+def on_status(**fields: Any) -> list[Fault]:
+    """The same fault on both ways to read a run's status: the summary and the status."""
+    return [Fault("run", **fields), Fault("run_status", **fields)]
+
+
+class InFlight:
+    """Counts the requests a pytest-httpserver server is still answering.
+
+    A test whose client gives up on a slow answer ends before the server has answered; the
+    answer then lands in the next test's ``httpserver.log``. Waiting for the count to reach
+    zero after each test keeps every test's log its own, whatever order the tests run in.
+    """
+
+    def __init__(self, server: HTTPServer) -> None:
+        assert server.server is not None, "the server is started before it is wrapped"
+        self._idle = threading.Condition()
+        self._count = 0
+        app = server.server.app
+
+        def counted(environ: Any, start_response: Any) -> Any:
+            with self._idle:
+                self._count += 1
+            try:
+                # The log entry is written before the wrapped app returns.
+                return app(environ, start_response)
+            finally:
+                with self._idle:
+                    self._count -= 1
+                    self._idle.notify_all()
+
+        server.server.app = counted
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being answered; False if one still is after ``timeout``."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
