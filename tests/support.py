@@ -6,7 +6,11 @@ importing it as a module a second time gives two copies of its fixtures and glob
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,7 +18,7 @@ from typing import Any, Protocol
 import pytest
 from pytest_httpserver import HTTPServer
 
-from pytest_leapwork.emulator import Fault
+from pytest_leapwork.emulator import EmulatorServer, Fault
 
 #: The scenario of the shared ``emulator`` fixture.
 SCENARIO = Path(__file__).with_name("scenario.toml")
@@ -81,3 +85,51 @@ class InFlight:
         """Wait until no request is being answered; False if one still is after ``timeout``."""
         with self._idle:
             return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
+# -- pytest processes of their own (signals, crashes, exits) ---------------------------------
+
+
+def start_pytest(
+    pytester: pytest.Pytester, emulator: EmulatorServer, *args: str
+) -> subprocess.Popen[str]:
+    """A pytest process of its own process group (as a CI job's), against the emulator."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"--leapwork-controller={emulator.url}",
+            f"--leapwork-key={emulator.access_key}",
+            *FAST,
+            *args,
+        ],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_ADDOPTS": INNER_ADDOPTS},
+        start_new_session=True,
+    )
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    process: subprocess.Popen[str],
+    failure: str = "the session never got there",
+) -> None:
+    """Wait for ``condition`` while the pytest process lives, 60 s at most."""
+    deadline = time.monotonic() + 60
+    while not condition() and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[0]
+        time.sleep(0.05)
+    assert condition(), failure
+
+
+def wait_for_runs(emulator: EmulatorServer, count: int, process: subprocess.Popen[str]) -> None:
+    wait_until(lambda: len(emulator.runs) >= count, process, "the runs were never triggered")
+    assert len(emulator.runs) == count, "the runs were never triggered"
+
+
+def wait_for_files(directory: Path, count: int, process: subprocess.Popen[str]) -> None:
+    wait_until(lambda: len(list(directory.iterdir())) >= count, process)

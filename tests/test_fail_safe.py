@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,14 @@ import pytest_leapwork.runs.bounds as bounds
 import pytest_leapwork.runs.runner as runner_module
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
-from .support import FAST, INNER_ADDOPTS, RunPytest, on_status
+from .support import (
+    RunPytest,
+    on_status,
+    start_pytest,
+    wait_for_files,
+    wait_for_runs,
+    wait_until,
+)
 
 pytestmark = pytest.mark.usefixtures("fast_backoff")
 
@@ -56,51 +62,6 @@ def short_stop_grace(monkeypatch: pytest.MonkeyPatch) -> float:
     monkeypatch.setattr(bounds, "STOP_GRACE_SECONDS", 1.5)  # what the run engine reads
     monkeypatch.setattr(runner_module, "STOP_GRACE_SECONDS", 1.5)
     return 1.5
-
-
-def start_pytest(
-    pytester: pytest.Pytester, emulator: EmulatorServer, *args: str
-) -> subprocess.Popen[str]:
-    """A pytest process of its own process group (as a CI job's), against the emulator."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            f"--leapwork-controller={emulator.url}",
-            f"--leapwork-key={emulator.access_key}",
-            *FAST,
-            *args,
-        ],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_ADDOPTS": INNER_ADDOPTS},
-        start_new_session=True,
-    )
-
-
-def wait_until(
-    condition: Callable[[], bool],
-    process: subprocess.Popen[str],
-    failure: str = "the session never got there",
-) -> None:
-    """Wait for ``condition`` while the pytest process lives, 60 s at most."""
-    deadline = time.monotonic() + 60
-    while not condition() and time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[0]
-        time.sleep(0.05)
-    assert condition(), failure
-
-
-def wait_for_runs(emulator: EmulatorServer, count: int, process: subprocess.Popen[str]) -> None:
-    wait_until(lambda: len(emulator.runs) >= count, process, "the runs were never triggered")
-    assert len(emulator.runs) == count, "the runs were never triggered"
-
-
-def wait_for_files(directory: Path, count: int, process: subprocess.Popen[str]) -> None:
-    wait_until(lambda: len(list(directory.iterdir())) >= count, process)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from .keys import (
     WORKER_CONTROLLER,
     WORKER_KEY,
     WORKER_LEDGER,
+    WORKER_PARENT,
 )
 from .ledger import RunLedger
 from .store import PlanLog
@@ -61,7 +62,7 @@ class XdistController:
         with self._lock:
             if self.directory is None:
                 self.directory = tempfile.mkdtemp(prefix="leapwork-runs-")
-        settings = {WORKER_LEDGER: self.directory}
+        settings = {WORKER_LEDGER: self.directory, WORKER_PARENT: str(os.getpid())}
         if self.session.settings.emulator is not None:
             url, key = self.session.start_emulator()
             # The emulator's key guards a loopback test server, not a real controller.

@@ -9,6 +9,8 @@ from typing import Any
 #: emulator serves the whole session.
 WORKER_CONTROLLER = "leapwork_controller"
 WORKER_KEY = "leapwork_key"
+#: The pid of the xdist controller: a worker whose parent is no longer it has lost it.
+WORKER_PARENT = "leapwork_parent_pid"
 #: The directory the workers share: the plan's event log, their run ledgers and pid files.
 WORKER_LEDGER = "leapwork_ledger_dir"
 #: Key of xdist's workeroutput carrying the runs a worker stopped.

@@ -16,7 +16,7 @@ from ..interrupts import TERMINATED
 from ..options import runs_nothing
 from ..reporting.records import entry_of
 from ..runs.planning import Planner
-from ..runs.runner import Runner
+from ..runs.runner import STOP_GRACE_SECONDS, Runner
 from ..session import LeapworkSession
 from ..stash import ITEM_STATE
 from .keys import (
@@ -26,9 +26,11 @@ from .keys import (
     WORKER_CONTROLLER,
     WORKER_KEY,
     WORKER_LEDGER,
+    WORKER_PARENT,
 )
 from .ledger import RunLedger
 from .plan import shared_plan
+from .store import PlanLog
 
 
 def worker_file(directory: str, workerid: str, suffix: str) -> str:
@@ -46,6 +48,9 @@ class XdistWorker:
         directory = worker_input.get(WORKER_LEDGER)
         worker = str(worker_input.get("workerid", "gw"))
         self.directory, self.worker = directory, worker
+        parent = worker_input.get(WORKER_PARENT)
+        #: The xdist controller's pid: once this process's parent is another, it is lost.
+        self.parent = int(parent) if parent else None
         session.takes_ctrl_c = False  # xdist handles Ctrl-C; SIGTERM is the worker's
         if WORKER_CONTROLLER in worker_input:
             session.use_controller(
@@ -113,11 +118,57 @@ class XdistWorker:
         output[RUNS_OUTPUT] = [
             entry_of(h).to_dict() for h in leapwork.triggered if h.run_id not in reported
         ]
+        if self._controller_lost():
+            self._stop_orphans()
         if leapwork.terminated:
             # xdist takes a worker's interrupted session for a crash and starts a new worker;
             # told "stop" instead, it ends the whole session with this reason.
             output["exitstatus"] = int(pytest.ExitCode.TESTS_FAILED)
             output["shouldstop"] = TERMINATED
+
+    def _controller_lost(self) -> bool:
+        """Whether the xdist controller died (SIGKILL, the OOM killer): this worker was
+        handed to another parent, and nobody will stop the runs no worker holds."""
+        return self.parent is not None and os.getppid() != self.parent
+
+    def _stop_orphans(self) -> None:
+        """Stop every run of the shared plan that no live worker holds: this worker's, those
+        of workers that are gone, and those triggered for tests nobody took.
+
+        Each is written down as ended first, under the plan's lock, so that two workers
+        ending at once do not both stop it.
+        """
+        if self.plan is None or self.directory is None:
+            return
+        log = PlanLog(self.directory)
+        orphans = []
+        with log.locked() as state:
+            for key, entry in state.entries.items():
+                if entry.run is None or entry.ended:
+                    continue
+                holder = entry.taken_by or entry.claimed_by
+                if holder != self.worker and holder is not None and self._alive(holder):
+                    continue
+                orphans.append((key, entry.run))
+                log.append("end", entry.run.run_id)
+        if not orphans:
+            return
+        runner = self.session.runner
+        until = runner.now() + STOP_GRACE_SECONDS
+        for key, run in orphans:
+            self.session.stop_and_list(
+                key, run.schedule.title, run.run_id, "the xdist controller was lost", until
+            )
+
+    def _alive(self, worker: str) -> bool:
+        """Whether worker ``worker`` still runs (its pid file names a live process)."""
+        assert self.directory is not None
+        try:
+            with open(worker_file(self.directory, worker, ".pid"), encoding="ascii") as file:
+                os.kill(int(file.read().strip()), 0)
+        except (OSError, ValueError):
+            return False
+        return True
 
 
 def register(config: pytest.Config, session: LeapworkSession) -> None:
