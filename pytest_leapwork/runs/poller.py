@@ -144,7 +144,7 @@ class Poller:
                 for handle in overdue:
                     self._calls.submit(self._stopper.stop, handle, "timeout")
                 for handle in uncollected:
-                    self._calls.submit(self._give_up_collecting, handle)
+                    self._calls.submit(self.give_up_collecting, handle)
             except RuntimeError:  # closed meanwhile: the pool refuses new work
                 return
             timeout = max(0.0, min(waits)) if waits else None
@@ -192,14 +192,14 @@ class Poller:
         if not handle.done and not self._closed:
             now = self._clock()
             if handle.finished_seen_at is not None and now >= collect_by(handle):
-                self._give_up_collecting(handle)
+                self.give_up_collecting(handle)
             elif now >= handle.deadline:
                 self._stopper.stop(handle, "timeout")
             elif handle.poll.next_at <= now:
                 delay = poll_delay(now - handle.triggered_at, self.poll_interval)
                 handle.poll.next_at = min(now + delay, handle.deadline)
 
-    def _give_up_collecting(self, handle: RunHandle) -> None:
+    def give_up_collecting(self, handle: RunHandle) -> None:
         """End a finished run whose flows could not all be read in time, saying what failed.
 
         The controller said Finished: there is nothing to stop, and waiting on for the run's

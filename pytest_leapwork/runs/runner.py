@@ -32,7 +32,7 @@ from .cadence import poll_delay
 from .calls import BoundedCalls
 from .collecting import Collector, Listeners, notify
 from .handle import RunHandle, RunRequest, TriggerOutcome, UnansweredTrigger
-from .poller import Poller
+from .poller import Poller, collect_by
 from .recovery import KnownRuns, Recovery
 from .schedules import ScheduleDirectory
 from .stopping import RunStopper
@@ -203,13 +203,21 @@ class Runner:
 
         Waits in short slices so that Ctrl-C reaches the main thread at once, calling
         ``on_tick`` after each (progress display). Should the poller be stuck on a controller
-        that does not answer, the run is stopped from here once its deadline has passed.
+        that does not answer, the run is stopped from here once its deadline has passed, or
+        given up once it was seen Finished ``COLLECT_SECONDS`` ago.
         """
         while not handle.wait_done(WAIT_SLICE_SECONDS):
             if on_tick is not None:
                 on_tick(handle)
-            if self._clock() >= handle.deadline + DEADLINE_SLACK_SECONDS:
+            now = self._clock()
+            if now >= handle.deadline + DEADLINE_SLACK_SECONDS:
                 self.stop(handle, "timeout")
+            elif handle.finished_seen_at is not None and (
+                now >= collect_by(handle) + DEADLINE_SLACK_SECONDS
+            ):
+                # Seen Finished, yet its flows never came (whatever the poller is up to):
+                # no test waits on a finished run past the bound of collecting it.
+                self._poller.give_up_collecting(handle)
         return handle.outcome()
 
     def _poll(self, handle: RunHandle) -> None:
