@@ -27,7 +27,14 @@ STOP_PAUSE_SECONDS = 0.5
 #: A request still unanswered this long when the deadline passes is why nothing was heard
 #: (a controller in health answers a status request in well under a second).
 SILENCE_SECONDS = 1.0
-#: After an interrupted runNow, the controller's run list is looked at for this long.
-LOOKUP_PATIENCE_SECONDS = 2.0
+#: After an interrupted runNow, the controller's run list is looked at for this long: a
+#: controller may make the run only after the request was cut off.
+LOOKUP_PATIENCE_SECONDS = 5.0
+#: The schedule's runs are read before each runNow (to tell a cut-off runNow's run from
+#: another session's) within this at most; past it the runNow is sent without them.
+SNAPSHOT_SECONDS = 2.0
+#: A run the controller says Finished has its flows collected within this; past it its test
+#: fails, naming what did not answer (the run no longer needs its own timeout to end).
+COLLECT_SECONDS = LATE_ITEMS_GRACE_SECONDS + 5.0
 #: The run statuses the controller is known to answer (the API evidence lists no other).
 RUN_STATUSES = frozenset({"Queued", "Executing", FINISHED})

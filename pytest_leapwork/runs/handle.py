@@ -144,11 +144,14 @@ class RunHandle:
 class UnansweredTrigger:
     """A runNow that was cut off (Ctrl-C, pytest-timeout) before the controller answered.
 
-    The controller may have made the run anyway: its RunId is unknown.
+    The controller may have made the run anyway: its RunId is unknown. ``before`` holds the
+    schedule's RunIds read just before the runNow was sent (lower case; None where they could
+    not be read): a run not among them is one the runNow may have made.
     """
 
     request: RunRequest
     schedule: Schedule
+    before: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from . import bounds
 from .cadence import poll_delay
 from .collecting import Collector, Listeners, notify
 from .handle import RunHandle
+from .stopping import silence
 
 if TYPE_CHECKING:
     from ..api.client import LeapworkClient
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
     from .stopping import RunStopper
 
 log = logging.getLogger("pytest_leapwork")
+
+
+def collect_by(handle: RunHandle) -> float:
+    """When a run seen Finished must have its flows collected (``COLLECT_SECONDS``)."""
+    assert handle.finished_seen_at is not None
+    return handle.finished_seen_at + bounds.COLLECT_SECONDS
 
 
 class Poller:
@@ -124,12 +131,20 @@ class Poller:
                 for handle in overdue:
                     handle.poll.overdue_stop = True
                 waits += [h.deadline + slack - now for h in stuck]
+                # Nor may a finished run's stuck collecting keep its test waiting.
+                collecting = [h for h in stuck if h.finished_seen_at is not None]
+                uncollected = [h for h in collecting if now >= collect_by(h)]
+                for handle in uncollected:
+                    handle.poll.overdue_stop = True
+                waits += [collect_by(h) - now for h in collecting]
             try:
                 for handle in due:
                     future = self._pool.submit(self.poll, handle)
                     future.add_done_callback(partial(self._after_poll, handle))
                 for handle in overdue:
                     self._calls.submit(self._stopper.stop, handle, "timeout")
+                for handle in uncollected:
+                    self._calls.submit(self.give_up_collecting, handle)
             except RuntimeError:  # closed meanwhile: the pool refuses new work
                 return
             timeout = max(0.0, min(waits)) if waits else None
@@ -176,11 +191,42 @@ class Poller:
             handle.poll.asking = None
         if not handle.done and not self._closed:
             now = self._clock()
-            if now >= handle.deadline:
+            if handle.finished_seen_at is not None and now >= collect_by(handle):
+                self.give_up_collecting(handle)
+            elif now >= handle.deadline:
                 self._stopper.stop(handle, "timeout")
             elif handle.poll.next_at <= now:
                 delay = poll_delay(now - handle.triggered_at, self.poll_interval)
                 handle.poll.next_at = min(now + delay, handle.deadline)
+
+    def give_up_collecting(self, handle: RunHandle) -> None:
+        """End a finished run whose flows could not all be read in time, saying what failed.
+
+        The controller said Finished: there is nothing to stop, and waiting on for the run's
+        own timeout (which may be long) would learn nothing more.
+        """
+        now = self._clock()
+        waiting = [
+            f"flow {flow.title!r} still says {flow.status or 'nothing'}"
+            for flow in handle.flows.values()
+            if not flow.finished
+        ]
+        cause = silence(handle, now)
+        if cause is not None:
+            waiting.append(cause)
+        elif handle.poll.error is not None:
+            waiting.append(str(handle.poll.error))
+        if not waiting:
+            read = len(handle.flows)
+            expected = f" of {handle.items_total}" if handle.items_total is not None else ""
+            waiting.append(f"{read}{expected} flows were read")
+        self._collector.fail(
+            handle,
+            RunLost(
+                f"run {handle.run_id} finished, but its flows could not all be collected "
+                f"within {bounds.COLLECT_SECONDS:g}s of that: {'; '.join(waiting)}"
+            ),
+        )
 
     def _poll_failed(self, handle: RunHandle, error: LeapworkError) -> None:
         """Remember why a look failed; wait as long as the controller asks before the next."""

@@ -32,7 +32,7 @@ from .cadence import poll_delay
 from .calls import BoundedCalls
 from .collecting import Collector, Listeners, notify
 from .handle import RunHandle, RunRequest, TriggerOutcome, UnansweredTrigger
-from .poller import Poller
+from .poller import Poller, collect_by
 from .recovery import KnownRuns, Recovery
 from .schedules import ScheduleDirectory
 from .stopping import RunStopper
@@ -134,9 +134,12 @@ class Runner:
             schedule = request.flow.temporary_schedule()
         else:
             schedule = self.schedules.resolve(request.schedule)
-        trigger = UnansweredTrigger(request, schedule)
         if self._closed:
             raise RuntimeError("runner is closed")
+        # The schedule's runs just before the runNow: should it be cut off, the run it made
+        # is told from another session's by not being among them (one bounded GET).
+        before = None if request.flow is not None else self._recovery.snapshot(schedule)
+        trigger = UnansweredTrigger(request, schedule, before)
         self._known.asked(trigger)
         try:
             if request.flow is not None:
@@ -200,13 +203,21 @@ class Runner:
 
         Waits in short slices so that Ctrl-C reaches the main thread at once, calling
         ``on_tick`` after each (progress display). Should the poller be stuck on a controller
-        that does not answer, the run is stopped from here once its deadline has passed.
+        that does not answer, the run is stopped from here once its deadline has passed, or
+        given up once it was seen Finished ``COLLECT_SECONDS`` ago.
         """
         while not handle.wait_done(WAIT_SLICE_SECONDS):
             if on_tick is not None:
                 on_tick(handle)
-            if self._clock() >= handle.deadline + DEADLINE_SLACK_SECONDS:
+            now = self._clock()
+            if now >= handle.deadline + DEADLINE_SLACK_SECONDS:
                 self.stop(handle, "timeout")
+            elif handle.finished_seen_at is not None and (
+                now >= collect_by(handle) + DEADLINE_SLACK_SECONDS
+            ):
+                # Seen Finished, yet its flows never came (whatever the poller is up to):
+                # no test waits on a finished run past the bound of collecting it.
+                self._poller.give_up_collecting(handle)
         return handle.outcome()
 
     def _poll(self, handle: RunHandle) -> None:
@@ -254,13 +265,16 @@ class Runner:
         self._known.forget(trigger)
 
     def find_and_stop(self, trigger: UnansweredTrigger) -> TriggerOutcome:
-        """Look for the run an unanswered runNow may have made, and stop it.
+        """Look for the run an unanswered runNow made, and stop it; or name what is known.
 
         The controller lists a schedule's latest runs (``GET /schedules/{id}/runIds``, newest
-        first): the newest one this runner was never given and that has not finished is taken
-        for the run of the cut-off trigger. Where the controller does not list runs, or no
-        such run shows up within ``LOOKUP_PATIENCE_SECONDS``, the outcome says so (the
-        schedule's own status tells whether any run of it is still going).
+        first). A run that was not among them just before the runNow was sent, and that no
+        process of the session was given, is the cut-off trigger's where it is the only one:
+        it is stopped. Several such runs, or no list from before the runNow, and nothing is
+        stopped (another session may run the schedule too): the outcome names the unfinished
+        candidates. Where the controller does not list runs, or no such run shows up within
+        ``LOOKUP_PATIENCE_SECONDS`` (404s and 500s asked again meanwhile), the outcome says so
+        with the schedule's own status: a cut-off runNow ends stopped or named, never silent.
         """
         return self._recovery.find_and_stop(trigger, lambda: self.known_elsewhere())
 
