@@ -691,8 +691,8 @@ def test_a_controller_that_answered_before_is_not_given_up(make_client: Any) -> 
     """Refused after it answered (a restart): asked again next time, not remembered."""
     port = free_port()
     client = make_client(f"http://127.0.0.1:{port}", retries=0)
-    client._answered = True  # as after any answer
+    client.transport.answered = True  # as after any answer
     for _ in range(2):
         with pytest.raises(ControllerUnreachable, match="cannot reach"):
             client.list_schedules()
-    assert client._remembered is None
+    assert client.transport.remembered is None

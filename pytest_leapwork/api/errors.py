@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from .limits import MAX_BODY_CHARS, cut
 
+#: Said of every runNow failure that happened after the request may have left this machine.
+NOT_RETRIED = (
+    "; runNow is not retried, since the controller may have started the run anyway: look for "
+    "the run in Leapwork before running the test again"
+)
+
 
 class LeapworkError(Exception):
     """Base of everything this package raises about the controller."""
@@ -26,6 +32,11 @@ class ControllerUnreachable(LeapworkError):
     #: True when the request provably never reached the controller (refused, unresolvable,
     #: no connection in time, an untrusted certificate).
     nothing_sent = False
+
+
+class AnswerTooSlow(ControllerUnreachable):
+    """The request's time was up before its answer was complete (none yet, or one still
+    arriving); the request is abandoned."""
 
 
 class InvalidResponse(LeapworkError):
