@@ -5,7 +5,9 @@ Constants and helpers the test modules share are in ``tests/support.py``.
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +22,7 @@ import pytest_leapwork.plugin  # noqa: F401
 from pytest_leapwork.emulator import EmulatorServer, load_scenario
 
 from . import support
+from .support import FakeClock
 
 pytest_plugins = ["pytester"]
 
@@ -102,3 +105,22 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No controller, key or CA bundle from the environment: only the options a test gives."""
     for name in support.CONTROLLER_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock for the run engine, the planner and the emulator alike."""
+    return FakeClock()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """pytest processes a test starts itself: killed with their process group if still alive."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()

@@ -30,6 +30,18 @@ CONTROLLER_VARIABLES = ("LEAPWORK_CONTROLLER", "LEAPWORK_KEY", "LEAPWORK_CA_BUND
 #: session runs in random order with pytest-randomly).
 INNER_ADDOPTS = "-p no:randomly"
 
+
+class FakeClock:
+    """Monotonic seconds that move only when a test moves them (``clock.now += 5``): for the
+    run engine, the planner and the emulator at once."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 #: ``run_pytest(*args, subprocess=False)``: the conftest fixture's type.
 RunPytest = Callable[..., pytest.RunResult]
 

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,16 +61,6 @@ def short_stop_grace(monkeypatch: pytest.MonkeyPatch) -> float:
     monkeypatch.setattr(bounds, "STOP_GRACE_SECONDS", 1.5)  # what the run engine reads
     monkeypatch.setattr(runner_module, "STOP_GRACE_SECONDS", 1.5)
     return 1.5
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # -- 1. SIGTERM, to the main process or to the whole process group, with and without xdist ---

@@ -21,10 +21,10 @@ from pytest_leapwork.runs.planning import Planner
 from pytest_leapwork.runs.runner import RunHandle, Runner, RunRequest
 from pytest_leapwork.runs.targets import FlowTarget
 from pytest_leapwork.xdist.store import PlanLog
-from tests.features.conftest import AGENT_ONE, LOG_IN_FLOW
-from tests.features.conftest import SCENARIO as FEATURES_SCENARIO
 
-from .support import RunPytest
+from .features.support import AGENT_ONE, LOG_IN_FLOW
+from .features.support import FOLDERS_SCENARIO as FEATURES_SCENARIO
+from .support import FakeClock, RunPytest
 
 AGENT = "33333333-aaaa-4bbb-8ccc-00000000a001"
 FLOW = default_flow_id("Only")
@@ -32,21 +32,6 @@ FLOW = default_flow_id("Only")
 PATIENCE = 10.0
 #: Fake seconds that end every run of the scenario.
 LATER = 60.0
-
-
-class FakeClock:
-    """Time for the emulator's runs and the runners' deadlines, stepped by the test."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

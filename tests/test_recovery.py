@@ -18,7 +18,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 
-from .conftest import FAST
+from .support import FAST
 
 SCENARIO = """
 [controller]
@@ -73,16 +73,6 @@ def emulator(tmp_path: Path) -> Iterator[EmulatorServer]:
     scenario.write_text(SCENARIO)
     with EmulatorServer(load_scenario(str(scenario))) as server:
         yield server
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def session(

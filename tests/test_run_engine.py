@@ -19,7 +19,7 @@ from pytest_leapwork.emulator import EmulatorServer, Fault, Scenario
 from pytest_leapwork.runs.cadence import poll_delay
 from pytest_leapwork.runs.runner import RunHandle, Runner, RunRequest
 
-from .support import on_status
+from .support import FakeClock, on_status
 
 SCENARIO = {
     "controller": {"queue_seconds": 1.0},
@@ -35,21 +35,6 @@ SCENARIO = {
     ],
 }
 NOT_STOPPED = '{"OperationCompleted": false}'
-
-
-class FakeClock:
-    """Monotonic seconds that move only when a test moves them."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

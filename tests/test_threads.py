@@ -71,18 +71,6 @@ def emulator() -> Iterator[EmulatorServer]:
         yield server
 
 
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-
-
 def start_pytest(
     pytester: pytest.Pytester,
     emulator: EmulatorServer,
