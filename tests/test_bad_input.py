@@ -566,6 +566,16 @@ CASES: dict[str, list[Case]] = {
         )
         for value in ("lots", "0")
     ],
+    "--leapwork-artifacts under a file or through a dangling symbolic link": [
+        Case(
+            USAGE,
+            (
+                "*--leapwork-artifacts option: '*test_bad_input.py/evidence' is under "
+                "'*test_bad_input.py', which is a file, not a directory*",
+            ),
+            args=("--leapwork-artifacts=test_bad_input.py/evidence",),
+        ),
+    ],
     "leapwork_flow with a title": [
         Case(
             ERROR,

@@ -171,7 +171,10 @@ class ControllerApi:
         try:
             if route.endpoint == "video":
                 self.controller.check_video(route.params["item_id"])
-                return dripping(Response(200, VIDEO, VIDEO_CONTENT_TYPE), fault)
+                clip = VIDEO
+                if fault is not None and fault.action == "huge":  # a long recording
+                    clip += bytes(fault.size)
+                return dripping(Response(200, clip, VIDEO_CONTENT_TYPE), fault)
             document = self._handlers[route.endpoint](route, request.query)
         except ApiError as error:
             if error.message == INVALID_REQUEST:

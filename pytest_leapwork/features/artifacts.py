@@ -12,12 +12,13 @@ the ``--leapwork-junitxml`` report (written by ``junit_flows``).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
 import math
 import os
-import re
+import tempfile
 import threading
 import time
 from concurrent.futures import Future
@@ -33,8 +34,10 @@ from ..api.models import VIDEO_EXTENSIONS, FlowResult, LeapworkRun
 from ..options import add_number_ini
 from ..reporting.junit_flows import relative_path
 from ..reporting.records import RecordedRun
+from ..reporting.text import escape_controls
 from ..reports import REPORTING
 from ..threads import DaemonPool
+from .evidence_names import flow_stem
 
 if TYPE_CHECKING:
     from ..api.client import LeapworkClient
@@ -94,7 +97,30 @@ def resolve_settings(config: pytest.Config) -> ArtifactSettings | None:
     path = os.path.join(str(config.invocation_params.dir), directory.value.strip())
     if os.path.exists(path) and not os.path.isdir(path):
         raise cfg.SettingsError(f"{directory.description}: {path!r} is a file, not a directory")
+    problem = _unreachable(path)
+    if problem is not None:
+        raise cfg.SettingsError(f"{directory.description}: {path!r} {problem}")
     return ArtifactSettings(os.path.normpath(path), int(megabytes * 1024 * 1024))
+
+
+def _unreachable(path: str) -> str | None:
+    """Why no directory can ever be made at ``path``, or None.
+
+    Checked before any run: otherwise every failing flow's files are lost, each with a
+    warning, only at the end. The first part of the path that exists must be a directory:
+    not a file, and not a symbolic link to nothing.
+    """
+    existing = path
+    while not os.path.lexists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if os.path.islink(existing) and not os.path.exists(existing):
+        target = os.readlink(existing)
+        if existing == path:
+            return f"is a symbolic link to {target!r}, which does not exist"
+        return f"goes through {existing!r}, a symbolic link to {target!r}, which does not exist"
+    if existing != path and not os.path.isdir(existing):
+        return f"is under {existing!r}, which is a file, not a directory"
+    return None
 
 
 def _megabytes(source: cfg.Source) -> float:
@@ -108,19 +134,6 @@ def _megabytes(source: cfg.Source) -> float:
             f"got {source.value!r}"
         )
     return value
-
-
-def _slug(text: str, limit: int = 60) -> str:
-    """A file-name-safe form of a title: letters, digits, ``.``, ``_`` and ``-``."""
-    slug = re.sub(r"[^\w.-]+", "-", text, flags=re.UNICODE).strip("-.")
-    return slug[:limit] or "untitled"
-
-
-def flow_stem(directory: str, run: LeapworkRun, flow: FlowResult) -> str:
-    """``DIR/<schedule>_<run>/<flow>_<item>``, short ids keeping names unique and readable."""
-    folder = f"{_slug(run.schedule_title)}_{run.run_id[:8]}"
-    name = f"{_slug(flow.title)}_{(flow.run_item_id or 'item')[:8]}"
-    return os.path.join(directory, folder, name)
 
 
 class ArtifactSaver:
@@ -179,8 +192,14 @@ class ArtifactSaver:
             return job
 
     def _save(self, run: LeapworkRun, flow: FlowResult) -> list[str]:
+        """The flow's video and keyframes: each saved on its own, so one failing (a full
+        disk, a controller error) never costs the other; a warning per file not saved."""
         stem = flow_stem(self.settings.directory, run, flow)
-        os.makedirs(os.path.dirname(stem), exist_ok=True)
+        try:
+            os.makedirs(os.path.dirname(stem), exist_ok=True)
+        except OSError as exc:
+            log.warning("could not save the files of flow %r: %s", flow.title, exc)
+            return []
         saved: list[str] = []
         video_problem = None
         if self._client is not None and flow.run_item_id:
@@ -193,6 +212,9 @@ class ArtifactSaver:
                 # 404: recorded without video, a choice in Studio rather than a problem.
                 level = logging.INFO if isinstance(exc, NotFound) else logging.WARNING
                 log.log(level, "no video for flow %r of run %s: %s", flow.title, run.run_id, exc)
+            except OSError as exc:  # the disk: full, or refusing the name
+                video_problem = f"could not be written: {exc}"
+                log.warning("could not save the video of flow %r: %s", flow.title, exc)
             if not flow.keyframes:  # failed by a hook's verdict: not fetched with the run
                 try:
                     flow.keyframes = self._client.keyframes(flow.run_item_id)
@@ -210,13 +232,29 @@ class ArtifactSaver:
             "keyframes": [asdict(k) for k in flow.keyframes],
         }
         keyframes_path = stem + ".keyframes.json"
-        with open(keyframes_path, "w", encoding="utf-8") as file:
-            json.dump(document, file, indent=2, ensure_ascii=False)
+        try:
+            write_atomically(keyframes_path, json.dumps(document, indent=2, ensure_ascii=False))
+        except OSError as exc:
+            log.warning("could not save the keyframes of flow %r: %s", flow.title, exc)
+            return saved
         return [*saved, keyframes_path]
 
     def close(self) -> None:
         """Refuse new downloads; those still going on are abandoned, not waited for."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``path`` whole or not at all: a full disk leaves no half-written file behind."""
+    fd, temporary = tempfile.mkstemp(prefix=".leapwork-", suffix=".tmp", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 RUN = pytest.StashKey[LeapworkRun]()
@@ -274,9 +312,8 @@ def summary_lines(runs: list[RecordedRun], start: str) -> list[str]:
     for recorded in runs:
         for flow in recorded.run.flows:
             for path in flow.artifacts:
-                lines.append(
-                    f"{recorded.nodeid}: {flow.title} ({flow.status}): {relative_path(path, start)}"
-                )
+                flow_text = escape_controls(f"{flow.title} ({flow.status})", one_line=True)
+                lines.append(f"{recorded.nodeid}: {flow_text}: {relative_path(path, start)}")
     return lines
 
 

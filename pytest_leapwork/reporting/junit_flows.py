@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 
 from ..api.models import FlowResult
 from .records import NotStarted, RecordedRun
+from .text import escape_controls
 
 
 def _seconds(value: float) -> str:
@@ -162,7 +163,18 @@ def build_report(
     root.set("failures", str(totals["failures"]))
     root.set("errors", str(totals["errors"]))
     root.set("time", _seconds(float(totals["time"])))
+    _make_well_formed(root)
     return root
+
+
+def _make_well_formed(root: ET.Element) -> None:
+    """Escape what XML 1.0 cannot hold (a NUL in a title, an ANSI colour's ESC in a
+    keyframe): written raw, the report is not well-formed and no CI tool reads any of it."""
+    for element in root.iter():
+        if element.text:
+            element.text = escape_controls(element.text)
+        for name, value in element.attrib.items():
+            element.set(name, escape_controls(value))
 
 
 def write_report(

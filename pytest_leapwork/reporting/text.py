@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 
@@ -14,6 +15,29 @@ MIN_VARIABLES_WIDTH = 24
 #: A column that is cut keeps at least this many characters.
 MIN_CUT_WIDTH = 8
 ELLIPSIS = "…"
+
+#: Characters a terminal acts on or an XML 1.0 document cannot hold: C0 controls (an ANSI
+#: sequence's ESC, a NUL, a carriage return), DEL, C1 controls, lone surrogates (which JSON
+#: escapes can carry) and the two non-characters U+FFFE and U+FFFF. Tab and line break aside.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_UNSAFE_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if match.group() in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[match.group()]
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str, *, one_line: bool = False) -> str:
+    """Text from the controller, safe to print and to put in XML: control characters are
+    shown escaped (ESC as ``\\x1b``, NUL as ``\\x00``), as Python writes them in a repr.
+    ``one_line`` escapes tabs and line breaks too, for a title in a table."""
+    return (_UNSAFE_ONE_LINE if one_line else _UNSAFE).sub(_escaped, text)
 
 
 def plural(count: int, noun: str) -> str:
@@ -38,8 +62,14 @@ def aligned(rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:
 
 def flow_table(flows: Sequence[FlowResult], indent: str = "  ") -> list[str]:
     """Rows of title, status, elapsed and agent, aligned for a CI log."""
-    rows = [("flow", "status", "elapsed", "agent")]
-    rows += [(f.title, f.status, f"{f.elapsed:.1f}s", f.agent or "-") for f in flows]
+    rows: list[tuple[str, ...]] = [("flow", "status", "elapsed", "agent")]
+    rows += [
+        tuple(
+            escape_controls(cell, one_line=True)
+            for cell in (f.title, f.status, f"{f.elapsed:.1f}s", f.agent or "-")
+        )
+        for f in flows
+    ]
     return aligned(rows, indent)
 
 
@@ -72,7 +102,7 @@ def failure_message(run: LeapworkRun, timeout: float) -> str:
         )
     lines = [headline]
     if run.variables:
-        lines.append(f"variables: {describe_variables(run.variables)}")
+        lines.append(f"variables: {escape_controls(describe_variables(run.variables))}")
     if run.flows:
         lines.append("")
         lines += flow_table(run.flows)
@@ -81,8 +111,8 @@ def failure_message(run: LeapworkRun, timeout: float) -> str:
         if not messages:
             continue
         lines.append("")
-        lines.append(f"{flow.title} ({flow.status}):")
-        lines += [f"  {keyframe}" for keyframe in messages]
+        lines.append(escape_controls(f"{flow.title} ({flow.status}):", one_line=True))
+        lines += [f"  {escape_controls(str(keyframe))}" for keyframe in messages]
     return "\n".join(lines)
 
 
@@ -117,17 +147,16 @@ def run_summary_lines(
     for entry in recorded:
         run = entry.run
         failed = len(run.failed_flows)
-        rows.append(
-            (
-                entry.nodeid,
-                run.schedule_title,
-                run.run_id,
-                run_result(entry),
-                f"{len(run.flows) - failed}/{failed}/{len(run.flows)}",
-                f"{run.elapsed:.1f}s",
-                describe_variables(run.variables),
-            )
+        cells = (
+            entry.nodeid,
+            run.schedule_title,
+            run.run_id,
+            run_result(entry),
+            f"{len(run.flows) - failed}/{failed}/{len(run.flows)}",
+            f"{run.elapsed:.1f}s",
+            describe_variables(run.variables),
         )
+        rows.append(tuple(escape_controls(cell, one_line=True) for cell in cells))
     for test in not_started:
         rows.append((test.nodeid, test.schedule, "-", "error, run never started", "-", "-", "-"))
     return fit_to_width(rows, width)
