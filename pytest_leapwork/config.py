@@ -162,6 +162,9 @@ def parse_controller_url(source: Source) -> str:
         raise SettingsError(
             f"{source.description}: {text!r} has an invalid port; {PORT_HINT}"
         ) from None
+    if parts.netloc.endswith(":"):
+        # urllib reads an empty port as none: the URL would silently go to port 80.
+        raise SettingsError(f"{source.description}: {text!r} has no port after ':'; {PORT_HINT}")
     if parts.query or parts.fragment:
         raise SettingsError(f"{source.description}: {text!r} must not contain '?' or '#'")
     if port == 0:

@@ -70,7 +70,7 @@ class Reporting:
         self.unreported = unreported(triggered, self.recorded, reasons)
         listed = {entry.run.run_id for entry in self.every_run}
         self.unreported += [
-            stopped_entry(s.nodeid, s.schedule, s.run_id, s.reason)
+            stopped_entry(s.nodeid, s.schedule, s.run_id, s.reason, stopped=s.stopped)
             for s in self.session.stopped
             if s.run_id not in listed
         ]

@@ -352,7 +352,8 @@ def _parse_schedule(table: Table) -> ScheduleSpec:
             if name in lowered[:index]:
                 table.fail(f"variables[{index}]", f"duplicate variable name {variables[index]!r}")
     return ScheduleSpec(
-        title=table.required_str("title"),
+        # A controller can hold an untitled schedule; clients must still run it by its id.
+        title=table.required_text("title"),
         id=schedule_id,
         enabled=table.bool_or("enabled", True),
         type=table.choice_or("type", SCHEDULE_TYPES, "ScheduleInfo"),

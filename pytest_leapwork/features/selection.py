@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,6 +23,8 @@ from ..api.errors import LeapworkError, MethodNotAllowed, NotFound
 from ..api.models import PlacedSchedule, Schedule
 from ..config import SettingsError
 from ..marker import MARKER, MarkerError, check_variable_name
+from ..runs.schedules import looks_like_id
+from .node_ids import round_trip_id, take_named
 
 if TYPE_CHECKING:
     from ..session import LeapworkSession
@@ -63,6 +65,8 @@ class Selection:
 
     patterns: tuple[str, ...]
     variables: dict[str, str]
+    #: Selected tests named on the command line (``leapwork::Title``): only these run.
+    named: tuple[str, ...] = ()
 
 
 def resolve_selection(config: pytest.Config) -> Selection:
@@ -111,16 +115,32 @@ def parse_variables(lines: Iterable[str], source: str) -> dict[str, str]:
 # -- which schedules ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Listing:
+    """The schedules, and whether the controller said which folders they are in."""
+
+    schedules: list[PlacedSchedule]
+    #: False where the controller has no tree endpoint: patterns then see titles only.
+    folders: bool = True
+
+
 def list_schedules(session: LeapworkSession) -> list[PlacedSchedule]:
     """The controller's schedule tree; its flat list where a controller has no tree endpoint."""
+    return read_listing(session).schedules
+
+
+def read_listing(session: LeapworkSession) -> Listing:
+    """The schedule tree, or the flat list (no folders) from a controller without the tree."""
     client = session.runner.client
     try:
-        return client.schedule_hierarchy()
+        return Listing(client.schedule_hierarchy())
     except (NotFound, MethodNotAllowed):
-        return [PlacedSchedule(s) for s in client.list_schedules()]
+        return Listing([PlacedSchedule(s) for s in client.list_schedules()], folders=False)
 
 
-def select(placed: Sequence[PlacedSchedule], patterns: Sequence[str]) -> list[PlacedSchedule]:
+def select(
+    placed: Sequence[PlacedSchedule], patterns: Sequence[str], folders: bool = True
+) -> list[PlacedSchedule]:
     """The runnable schedules any pattern matches, by folder path; every pattern must match."""
     candidates = [p for p in placed if not p.schedule.is_temporary]
     chosen: dict[str, PlacedSchedule] = {}
@@ -128,7 +148,16 @@ def select(placed: Sequence[PlacedSchedule], patterns: Sequence[str]) -> list[Pl
         matches = [p for p in candidates if _matches(p, pattern)]
         enabled = [p for p in matches if p.schedule.enabled]
         if not enabled:
-            raise SelectionError(_no_match_message(pattern, matches, candidates))
+            message = _no_match_message(pattern, matches, candidates)
+            if not folders and "/" in pattern:
+                # Without the tree a folder pattern can never match: say so, not "no schedule".
+                message = (
+                    f"--leapwork-select {pattern!r} matches no enabled schedule on the "
+                    "controller: this controller does not list folders (it has no GET "
+                    "/schedules/hierarchy), so patterns match schedule titles only; select by "
+                    "title instead"
+                )
+            raise SelectionError(message)
         for entry in enabled:
             chosen.setdefault(entry.schedule.id.lower(), entry)
     return sorted(chosen.values(), key=lambda p: (p.path, p.schedule.id))
@@ -176,6 +205,26 @@ def item_names(selected: Sequence[PlacedSchedule]) -> list[str]:
     ]
 
 
+def reference(placed: PlacedSchedule, listing: Sequence[PlacedSchedule]) -> str:
+    """What the item's marker names its schedule by: the title where that finds exactly this
+    schedule (hooks and messages then read as for a marked test), else the id.
+
+    A marker's title is stripped and matched exactly among the enabled schedules, so a title
+    with spaces around it (``'Smoke '`` would run ``Smoke``), an empty one, one that looks
+    like an id, or one that two enabled schedules share, goes by id.
+    """
+    schedule = placed.schedule
+    title = schedule.title
+    if not title or title != title.strip() or looks_like_id(title):
+        return schedule.id
+    namesakes = [
+        p
+        for p in listing
+        if p.schedule.title == title and p.schedule.enabled and not p.schedule.is_temporary
+    ]
+    return title if len(namesakes) == 1 else schedule.id
+
+
 def to_data(placed: Sequence[PlacedSchedule]) -> list[dict[str, Any]]:
     """Plain data for xdist's workerinput."""
     return [
@@ -209,6 +258,10 @@ class SelectedSchedule(pytest.Function):
 
     placed: PlacedSchedule
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        round_trip_id(self)
+
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.path, None, f"leapwork schedule {self.placed.path}"
 
@@ -216,33 +269,43 @@ class SelectedSchedule(pytest.Function):
 class LeapworkSelection(pytest.Collector):
     """The node the selected schedules are collected under."""
 
-    def __init__(self, *, listing: Callable[[], list[PlacedSchedule]], **kwargs: Any) -> None:
+    def __init__(self, *, listing: Callable[[], Listing], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._listing = listing
 
     def collect(self) -> list[pytest.Item]:
         selection: Selection = self.config.stash[SELECTION]
         listing = self._listing()
-        selected = select(listing, selection.patterns)
-        # Named by title where no other enabled schedule has it (messages and hooks then read
-        # as for a marked test), by id where the title alone would be ambiguous.
-        titles = Counter(
-            p.schedule.title for p in listing if p.schedule.enabled and not p.schedule.is_temporary
-        )
+        selected = select(listing.schedules, selection.patterns, listing.folders)
         items: list[pytest.Item] = []
         for name, placed in zip(item_names(selected), selected, strict=True):
-            schedule = placed.schedule
-            reference = schedule.title if titles[schedule.title] == 1 else schedule.id
+            named_by = reference(placed, listing.schedules)
             item = SelectedSchedule.from_parent(self, name=name, callobj=_run_selected_schedule)
             item.placed = placed
-            item.add_marker(getattr(pytest.mark, MARKER)(reference, variables=selection.variables))
+            item.add_marker(getattr(pytest.mark, MARKER)(named_by, variables=selection.variables))
             items.append(item)
+        if selection.named:
+            items = _only_named(items, selection.named)
         return items
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, (LeapworkError, SettingsError)):
             return f"leapwork: {excinfo.value}"
         return str(super().repr_failure(excinfo))
+
+
+def _only_named(items: list[pytest.Item], named: Sequence[str]) -> list[pytest.Item]:
+    """The items named on the command line; a name that is no item is a collection error."""
+    by_id = {item.nodeid: item for item in items}
+    unknown = [name for name in named if name not in by_id]
+    if unknown:
+        shown = ", ".join(repr(item.nodeid) for item in items[:5]) or "none"
+        raise SelectionError(
+            f"not found: {unknown[0]!r} is no test --leapwork-select adds (it adds {shown}); "
+            "run `pytest --collect-only -q` to see their names"
+        )
+    wanted = set(named)
+    return [item for item in items if item.nodeid in wanted]
 
 
 SELECTION = pytest.StashKey[Selection]()
@@ -254,28 +317,29 @@ class ScheduleSelection:
     def __init__(self, session: LeapworkSession, worker_input: Mapping[str, Any] | None) -> None:
         self.session = session
         self.worker_input = worker_input
-        self._listed: list[PlacedSchedule] | None = None
+        self._listed: Listing | None = None
 
-    def listing(self) -> list[PlacedSchedule]:
+    def listing(self) -> Listing:
         """The schedules, listed at most once per session (handed over on an xdist worker)."""
         if self._listed is None:
             if self.worker_input is not None and WORKER_SELECTION in self.worker_input:
                 handed = self.worker_input[WORKER_SELECTION]
                 if "error" in handed:
                     raise SelectionError(handed["error"])
-                self._listed = from_data(handed["schedules"])
+                self._listed = Listing(from_data(handed["schedules"]), handed["folders"])
             else:
-                self._listed = list_schedules(self.session)
+                self._listed = read_listing(self.session)
             # The selected tests name their schedules by id: resolve them from this listing.
-            self.session.runner.schedules.prime([p.schedule for p in self._listed])
+            self.session.runner.schedules.prime([p.schedule for p in self._listed.schedules])
         return self._listed
 
     def worker_data(self) -> dict[str, Any]:
         """What the xdist controller hands each worker: the listing, or why it failed."""
         try:
-            return {"schedules": to_data(self.listing())}
+            listing = self.listing()
         except (LeapworkError, SettingsError) as exc:
             return {"error": str(exc)}
+        return {"schedules": to_data(listing.schedules), "folders": listing.folders}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
@@ -309,6 +373,8 @@ def register(config: pytest.Config, session: LeapworkSession) -> None:
         raise pytest.UsageError(str(exc)) from None
     if not selection.patterns:
         return
+    # pytest would take ``leapwork::Title`` for a file path that does not exist.
+    selection = replace(selection, named=take_named(config, NODE_NAME))
     config.stash[SELECTION] = selection
     plugin = ScheduleSelection(session, getattr(config, "workerinput", None))
     config.pluginmanager.register(plugin, "leapwork-selection")

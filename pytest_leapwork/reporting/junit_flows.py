@@ -42,6 +42,8 @@ def _run_problem(recorded: RecordedRun) -> str | None:
         return f"the run could not be followed: {recorded.error}"
     if run.stopped_reason == "timeout":
         return f"the run did not finish within {recorded.timeout:g}s and was stopped"
+    if recorded.left_executing:
+        return f"the run could not be stopped and may still be executing: {run.stopped_reason}"
     if run.stopped_reason is not None:
         return f"the run was stopped: {run.stopped_reason}"
     if not run.flows:

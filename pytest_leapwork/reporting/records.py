@@ -33,6 +33,9 @@ class RecordedRun:
     note: str | None = None
     #: Why the run could not be followed to its end, if it could not.
     error: str | None = None
+    #: The session could neither stop the run nor see it end (a runNow cut off whose run
+    #: was not found): it may still be executing on the controller.
+    left_executing: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "run": self.run.to_dict()}
@@ -119,10 +122,13 @@ def entry_of(handle: RunHandle, now: float | None = None) -> RecordedRun:
     return RecordedRun(request.label, run, request.timeout, note=note, error=error)
 
 
-def stopped_entry(nodeid: str, schedule: str, run_id: str, reason: str) -> RecordedRun:
-    """A run known only from the session's stop of it: one a crashed xdist worker left."""
+def stopped_entry(
+    nodeid: str, schedule: str, run_id: str, reason: str, stopped: bool = True
+) -> RecordedRun:
+    """A run known only from the session's stop of it: one a crashed xdist worker left, or
+    one whose runNow was cut off (``stopped`` false where it was not found and stopped)."""
     run = LeapworkRun(run_id, "", schedule, {}, stopped_reason=reason)
-    return RecordedRun(nodeid, run, 0.0, note=reason)
+    return RecordedRun(nodeid, run, 0.0, note=reason, left_executing=not stopped)
 
 
 def unreported(

@@ -120,7 +120,10 @@ def run_result(entry: RecordedRun) -> str:
     """One word for a run (``passed``, ``failed``, ``stopped``, ``error``), and why its test
     did not report it, where it did not."""
     run = entry.run
-    if entry.error is not None:
+    if entry.left_executing:
+        # Never "stopped": the runs listed as possibly still executing say the same here.
+        result = "may be executing"
+    elif entry.error is not None:
         result = "error"
     else:
         result = "passed" if run.passed else ("stopped" if run.stopped_reason else "failed")
@@ -150,7 +153,7 @@ def run_summary_lines(
         cells = (
             entry.nodeid,
             run.schedule_title,
-            run.run_id,
+            run.run_id or "-",  # a runNow cut off before the controller named the run
             run_result(entry),
             f"{len(run.flows) - failed}/{failed}/{len(run.flows)}",
             f"{run.elapsed:.1f}s",

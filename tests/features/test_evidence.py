@@ -20,7 +20,7 @@ import xmlschema
 
 from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 
-from ..conftest import FAST, RunPytest
+from ..support import FAST, RunPytest
 
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).parent.parent / "data" / "junit-10.xsd"))
 #: A title of 4-byte characters: 100 characters, 400 bytes of UTF-8.
