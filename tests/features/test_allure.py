@@ -17,6 +17,7 @@ from pytest_leapwork.emulator import EmulatorServer
 
 from ..support import RunPytest
 
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 TESTS = """
 import pytest
 
@@ -141,3 +142,32 @@ def test_without_allure_pytest_allure_is_not_imported(
     result = run_pytest("-p", "no:allure_pytest", "-s", subprocess=True)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*allure imported: False*"])
+
+
+def test_the_documented_result_is_what_allure_gets(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
+    """docs/content/ci.md shows a result: its steps, statuses and attachments are the real ones."""
+    documented = json.loads((DOCS / "examples" / "ci" / "allure-result.json").read_text())
+    pytester.makepyfile(TESTS)
+    run_pytest(
+        "--alluredir=allure-results", "--leapwork-artifacts=evidence", subprocess=True
+    ).assert_outcomes(passed=1, failed=1)
+    real = allure_results(pytester.path / "allure-results")[documented["name"]]
+
+    def shape(result: dict[str, Any]) -> Any:
+        return (
+            result["status"],
+            [(p["name"], p.get("excluded")) for p in result["parameters"]],
+            [
+                (
+                    s["name"],
+                    s["status"],
+                    [(p["name"], p["value"]) for p in s["parameters"]],
+                    [(a["name"].split("_")[0], a["type"]) for a in s.get("attachments", [])],
+                )
+                for s in result["steps"]
+            ],
+        )
+
+    assert shape(real) == shape(documented)
