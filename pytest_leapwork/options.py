@@ -43,6 +43,10 @@ HELP_CA_BUNDLE = (
     "(env LEAPWORK_CA_BUNDLE, ini leapwork_ca_bundle)"
 )
 HELP_INSECURE = "do not verify the controller's HTTPS certificate (warns; ini leapwork_insecure)"
+HELP_JOB_SUMMARY = (
+    "append a markdown table of the failing runs to the GitHub Actions job summary when "
+    "GITHUB_STEP_SUMMARY is set; false turns it off (default true)"
+)
 HELP_EMULATOR = (
     "start the built-in controller emulator on 127.0.0.1 and run against it; SCENARIO is "
     "'demo' (default) or a .toml/.json scenario file"
@@ -86,6 +90,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     parser.addini("leapwork_ca_bundle", HELP_CA_BUNDLE)
     parser.addini("leapwork_insecure", HELP_INSECURE, type="bool", default=False)
+    parser.addini("leapwork_job_summary", HELP_JOB_SUMMARY, type="bool", default=True)
     # Declared only to refuse it with advice: a key in pytest.ini ends up in version control.
     parser.addini("leapwork_key", "not allowed: set LEAPWORK_KEY or pass --leapwork-key")
 

@@ -38,6 +38,7 @@ from .marker import (
 )
 from .options import add_options, resolve_settings, runs_nothing
 from .ordering import MarkedLast, add_order_option, keep_order
+from .reporting import allure
 from .reporting.html import add_html_extras
 from .reporting.progress import make_progress
 from .reporting.text import failure_message
@@ -97,6 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(MarkedLast(lambda item: ITEM_STATE in item.stash))
     selection.register(config, session)  # --leapwork-select: items without test functions
     artifacts.register(config, session)  # --leapwork-artifacts: failing flows' videos
+    allure.register(config)  # with allure-pytest: flows as steps, evidence attached
     if xdist.is_worker(config):
         xdist.register_worker(config, session)  # one plan for the whole xdist session
         return

@@ -13,6 +13,7 @@ import pytest
 
 from .api.models import LeapworkRun
 from .options import runs_nothing
+from .reporting import job_summary
 from .reporting.junit_flows import write_report
 from .reporting.records import NotStarted, RecordedRun, entry_of, stopped_entry, unreported
 from .reporting.text import count_line, run_summary_lines
@@ -79,6 +80,15 @@ class Reporting:
             if hasattr(plugin, "add_global_property") and hasattr(plugin, "logfile"):
                 for entry in self.every_run:
                     plugin.add_global_property(RUN_ID_PROPERTY, entry.run.run_id)
+        config = session.config
+        problem = job_summary.write(
+            bool(config.getini(job_summary.INI)),
+            os.environ,
+            self.every_run,
+            self.not_started,
+            str(config.invocation_params.dir),
+        )
+        self.problems += [problem] if problem else []
         settings = self.session.settings
         if settings.junitxml:
             try:

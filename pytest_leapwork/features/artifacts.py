@@ -268,9 +268,9 @@ class Artifacts:
         self.session = session
         session.on_runner.append(self.saver.attach)
 
-    @pytest.hookimpl(trylast=True)
+    @pytest.hookimpl(tryfirst=True)
     def pytest_leapwork_run_finished(self, item: pytest.Item, run: LeapworkRun) -> None:
-        """After other plugins' verdicts: the test's files are on disk before it reports."""
+        """Before other implementations (the verdicts are in): they see ``flow.artifacts``."""
         self.saver.collect(run)
         item.stash[RUN] = run
 
