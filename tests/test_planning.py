@@ -21,8 +21,8 @@ from pytest_leapwork.runs.planning import Planner
 from pytest_leapwork.runs.runner import RunHandle, Runner, RunRequest
 from pytest_leapwork.runs.targets import FlowTarget
 from pytest_leapwork.xdist.store import PlanLog
-from tests.features.conftest import AGENT_ONE, LOG_IN_FLOW
-from tests.features.conftest import SCENARIO as FEATURES_SCENARIO
+from tests.features.support import AGENT_ONE, LOG_IN_FLOW
+from tests.features.support import FOLDERS_SCENARIO as FEATURES_SCENARIO
 
 from .support import RunPytest
 

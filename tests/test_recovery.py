@@ -18,7 +18,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 
-from .conftest import FAST
+from .support import FAST
 
 SCENARIO = """
 [controller]
