@@ -57,6 +57,8 @@ class Settings:
     junitxml: str | None = None
     #: Fetch keyframes of passed flows too, for that report.
     passed_keyframes: bool = False
+    #: Reruns of each failing flow alone on its agent (``--leapwork-rerun-flows``); 0 = none.
+    rerun_flows: int = 0
 
     def describe(self) -> str:
         """One line for the pytest header; the key masked."""
@@ -277,6 +279,19 @@ def parse_positive_int(source: Source, what: str) -> int:
         ) from None
     if value < 1:
         raise SettingsError(f"{source.description}: {what} must be at least 1, got {value}")
+    return value
+
+
+def parse_count(source: Source, what: str) -> int:
+    """A whole number, 0 or more."""
+    try:
+        value = int(source.value)
+    except ValueError:
+        raise SettingsError(
+            f"{source.description}: {what} must be a whole number, got {source.value!r}"
+        ) from None
+    if value < 0:
+        raise SettingsError(f"{source.description}: {what} must be 0 or more, got {value}")
     return value
 
 

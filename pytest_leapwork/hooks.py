@@ -44,5 +44,16 @@ def pytest_leapwork_flow_passed(item: pytest.Item, flow: FlowResult) -> bool | N
     """
 
 
+def pytest_leapwork_flow_rerun(item: pytest.Item, flow: FlowResult) -> None:
+    """``flow`` of ``item``'s run failed and was rerun alone (``--leapwork-rerun-flows``).
+
+    ``flow.reruns`` holds its reruns (RunId, the flow as each ran it, why it did not pass);
+    ``flow.flaky`` says whether one passed. Called before ``pytest_leapwork_run_finished``.
+    """
+
+
 def pytest_leapwork_run_finished(item: pytest.Item, run: LeapworkRun) -> None:
-    """The run of ``item`` ended (passed, failed or stopped); called during the test's setup."""
+    """The run of ``item`` ended (passed, failed or stopped); called during the test's setup.
+
+    Its flows are the final ones: a flow rerun (``--leapwork-rerun-flows``) has its reruns.
+    """

@@ -47,6 +47,11 @@ HELP_JOB_SUMMARY = (
     "append a markdown table of the failing runs to the GitHub Actions job summary when "
     "GITHUB_STEP_SUMMARY is set; false turns it off (default true)"
 )
+HELP_RERUN_FLOWS = (
+    "rerun each flow that failed alone, on the agent where it failed, with the run's "
+    "variables, up to N times until it passes; a test whose failing flows all pass on a "
+    "rerun passes as flaky (ini leapwork_rerun_flows, default 0)"
+)
 HELP_EMULATOR = (
     "start the built-in controller emulator on 127.0.0.1 and run against it; SCENARIO is "
     "'demo' (default) or a .toml/.json scenario file"
@@ -62,6 +67,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--leapwork-poll-interval", metavar="SECONDS", help=HELP_POLL)
     group.addoption("--leapwork-done-status", metavar="passed|failed", help=HELP_DONE)
     group.addoption("--leapwork-max-in-flight", metavar="N", help=HELP_IN_FLIGHT)
+    group.addoption("--leapwork-rerun-flows", metavar="N", help=HELP_RERUN_FLOWS)
     group.addoption(
         "--leapwork-emulator", metavar="SCENARIO", nargs="?", const="demo", help=HELP_EMULATOR
     )
@@ -84,6 +90,7 @@ def add_options(parser: pytest.Parser) -> None:
     add_number_ini(parser, "leapwork_poll_interval", HELP_POLL, float)
     parser.addini("leapwork_done_status", HELP_DONE)
     add_number_ini(parser, "leapwork_max_in_flight", HELP_IN_FLIGHT, int)
+    add_number_ini(parser, "leapwork_rerun_flows", HELP_RERUN_FLOWS, int)
     parser.addini("leapwork_junitxml", HELP_JUNITXML)
     parser.addini(
         "leapwork_junitxml_passed_keyframes", HELP_PASSED_KEYFRAMES, type="bool", default=False
@@ -134,6 +141,7 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.S
     poll = source("--leapwork-poll-interval", None, "leapwork_poll_interval")
     done = source("--leapwork-done-status", None, "leapwork_done_status")
     in_flight = source("--leapwork-max-in-flight", None, "leapwork_max_in_flight")
+    rerun_flows = source("--leapwork-rerun-flows", None, "leapwork_rerun_flows")
     ca_bundle = source("--leapwork-ca-bundle", "LEAPWORK_CA_BUNDLE", "leapwork_ca_bundle")
     insecure = bool(opt("leapwork_insecure") or config.getini("leapwork_insecure"))
     junitxml = source("--leapwork-junitxml", None, "leapwork_junitxml")
@@ -171,6 +179,7 @@ def resolve_settings(config: pytest.Config, environ: Mapping[str, str]) -> cfg.S
         verify=cfg.parse_verify(ca_bundle, insecure),
         junitxml=cfg.parse_report_path(junitxml) if junitxml else None,
         passed_keyframes=passed_keyframes,
+        rerun_flows=cfg.parse_count(rerun_flows, "the number of flow reruns") if rerun_flows else 0,
     )
 
 

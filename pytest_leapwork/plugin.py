@@ -43,6 +43,7 @@ from .reporting.html import add_html_extras
 from .reporting.progress import make_progress
 from .reporting.text import failure_message
 from .reports import REPORTING, RUN_ID_PROPERTY, Reporting
+from .rerun_flows import rerun_failed_flows
 from .run_requests import build_request, plannable
 from .runs.runner import RunHandle
 from .session import LeapworkSession
@@ -240,6 +241,7 @@ def leapwork_schedule(
     item.user_properties.append((ELAPSED_PROPERTY, f"{run.elapsed:.3f}"))
     for flow in run.flows:
         flow.verdict = item.ihook.pytest_leapwork_flow_passed(item=item, flow=flow)
+    rerun_failed_flows(item, run, run_request)  # --leapwork-rerun-flows
     item.ihook.pytest_leapwork_run_finished(item=item, run=run)
     return run
 

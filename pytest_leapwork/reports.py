@@ -15,11 +15,20 @@ from .api.models import LeapworkRun
 from .options import runs_nothing
 from .reporting import job_summary
 from .reporting.junit_flows import write_report
-from .reporting.records import NotStarted, RecordedRun, entry_of, stopped_entry, unreported
-from .reporting.text import count_line, run_summary_lines
+from .reporting.records import (
+    NotStarted,
+    RecordedRun,
+    entry_of,
+    rerun_ids,
+    stopped_entry,
+    unreported,
+)
+from .reporting.text import count_line, flaky_lines, run_summary_lines
 from .session import LeapworkSession
 
 RUN_ID_PROPERTY = "leapwork_run_id"
+#: Beside the runs' RunIds in pytest's JUnit XML: those of their flows' reruns.
+RERUN_RUN_ID_PROPERTY = "leapwork_rerun_run_id"
 #: The name the reporting plugin is registered under.
 REPORTING = "leapwork-reporting"
 
@@ -80,6 +89,8 @@ class Reporting:
             if hasattr(plugin, "add_global_property") and hasattr(plugin, "logfile"):
                 for entry in self.every_run:
                     plugin.add_global_property(RUN_ID_PROPERTY, entry.run.run_id)
+                    for rerun_id in rerun_ids(entry.run):
+                        plugin.add_global_property(RERUN_RUN_ID_PROPERTY, rerun_id)
         config = session.config
         problem = job_summary.write(
             bool(config.getini(job_summary.INI)),
@@ -121,6 +132,11 @@ class Reporting:
             terminalreporter.write_sep("=", "leapwork runs")
             width = config.get_terminal_writer().fullwidth
             for line in run_summary_lines(runs, not_started, width=width):
+                terminalreporter.write_line(line)
+        flaky = flaky_lines(self.recorded)
+        if flaky:
+            terminalreporter.write_sep("=", "leapwork: flaky flows", yellow=True)
+            for line in flaky:
                 terminalreporter.write_line(line)
         stopped = [s for s in self.session.stopped if s.stopped]
         if stopped:

@@ -88,14 +88,32 @@ class FlowResult:
     verdict: bool | None = None
     #: Files saved for this flow under ``--leapwork-artifacts`` (video, keyframes), absolute.
     artifacts: list[str] = field(default_factory=list)
+    #: The agent it ran on (``AgentInfo.AgentId``): where a rerun of it goes.
+    agent_id: str = ""
+    #: Its reruns alone on that agent (``--leapwork-rerun-flows``), oldest first; the flow
+    #: itself stays its first attempt.
+    reruns: list[FlowRerun] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
+        """Whether it counts as passed: its last rerun decides where it was rerun."""
+        if self.reruns:
+            return self.reruns[-1].passed
+        return self.first_passed
+
+    @property
+    def first_passed(self) -> bool:
+        """Whether its first attempt passed (the run's own, before any rerun)."""
         if self.verdict is not None:
             return self.verdict
         if self.status in PASSED_FLOW_STATUSES:
             return True
         return self.status == DONE_STATUS and self.done_counts_as_passed
+
+    @property
+    def flaky(self) -> bool:
+        """Failed in the run, passed on a rerun."""
+        return not self.first_passed and self.passed
 
     @property
     def finished(self) -> bool:
@@ -105,6 +123,42 @@ class FlowResult:
     def messages(self) -> list[Keyframe]:
         """The keyframes worth showing to a person (no Trace, no empty level)."""
         return [k for k in self.keyframes if not k.is_silent]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FlowResult:
+        return cls(
+            **{
+                **data,
+                "keyframes": [Keyframe(**k) for k in data["keyframes"]],
+                "reruns": [FlowRerun.from_dict(r) for r in data.get("reruns", ())],
+            }
+        )
+
+
+@dataclass
+class FlowRerun:
+    """One rerun of a failed flow, alone on its agent: a run of its own."""
+
+    run_id: str
+    #: The flow as the rerun ran it; None where the rerun never gave it (not started, lost).
+    flow: FlowResult | None = None
+    #: Why the rerun did not pass beyond the flow's status (stopped, not started), if so.
+    problem: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.problem is None and self.flow is not None and self.flow.passed
+
+    @property
+    def status(self) -> str:
+        return self.flow.status if self.flow is not None else "NotRun"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FlowRerun:
+        flow = data.get("flow")
+        return cls(
+            data["run_id"], None if flow is None else FlowResult.from_dict(flow), data["problem"]
+        )
 
 
 @dataclass
@@ -136,10 +190,7 @@ class LeapworkRun:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeapworkRun:
-        flows = [
-            FlowResult(**{**flow, "keyframes": [Keyframe(**k) for k in flow["keyframes"]]})
-            for flow in data["flows"]
-        ]
+        flows = [FlowResult.from_dict(flow) for flow in data["flows"]]
         return cls(**{**data, "flows": flows})
 
 
@@ -341,6 +392,7 @@ def parse_run_item(data: Any, run_item_id: str = "") -> FlowResult:
         agent_info = _get(item, "EnvironmentInfo")
     agent_info = agent_info if isinstance(agent_info, Mapping) else {}
     agent = _title(_get(agent_info, "AgentTitle")) or _title(_get(agent_info, "EnvironmentTitle"))
+    agent_id = _text(_get(agent_info, "AgentId", "EnvironmentId"))
     answered_id = _text(_get(item, "RunItemId"))
     return FlowResult(
         title=_title(_get(flow_info, "FlowTitle"))
@@ -351,6 +403,8 @@ def parse_run_item(data: Any, run_item_id: str = "") -> FlowResult:
         # Only a GUID is kept: the id goes into the keyframes request's path.
         run_item_id=answered_id if is_guid(answered_id) else run_item_id,
         flow_id=_title(_get(flow_info, "FlowId")),
+        # Only a GUID is kept: the id goes into the rerun request's path.
+        agent_id=agent_id if is_guid(agent_id) else "",
     )
 
 

@@ -31,6 +31,7 @@ A scenario is a TOML or JSON file (same structure in both) or the built-in name 
       status = "Passed"          # final status; any word is passed through (default Passed)
       agent = "Local Agent"      # default "Local Agent"
       video = true               # GET runItems/{id}/video serves a clip (default true)
+      fail_first = 0             # its first N executions fail, whatever else it says
       keyframes = [{ level = "Info", block = "Click Login", message = "Clicked" }]
 
         [[schedules.flows.when]] # first matching rule wins
@@ -105,6 +106,8 @@ class WhenRule:
 
 
 DEFAULT_AGENT = "Local Agent"
+#: The status of a ``fail_first`` flow's failing executions.
+FLAKY_STATUS = "Failed"
 
 
 def default_flow_id(title: str) -> str:
@@ -126,6 +129,8 @@ class FlowSpec:
     when: tuple[WhenRule, ...] = ()
     id: str = ""  # "" = derived from the title
     video: bool = True  # whether GET runItems/{id}/video serves a clip
+    #: Its first N executions (counted across schedules and flow runs) fail: a flaky flow.
+    fail_first: int = 0
 
     def __post_init__(self) -> None:
         flow_id = str(uuid.UUID(self.id)) if self.id else default_flow_id(self.title)
@@ -144,6 +149,14 @@ class FlowSpec:
                     rule.keyframes if rule.keyframes is not None else self.keyframes,
                 )
         return Outcome(self.status, self.seconds, self.keyframes)
+
+    def flaky_outcome(self, execution: int, variables: Mapping[str, str]) -> Outcome:
+        """How its ``execution``-th run (from 1) turns out: failed while ``fail_first`` says."""
+        outcome = self.outcome(variables)
+        if execution > self.fail_first:
+            return outcome
+        message = f"Failed on execution {execution}: this flow fails its first {self.fail_first}"
+        return Outcome(FLAKY_STATUS, outcome.seconds, (KeyframeSpec("Error", message),))
 
 
 def default_schedule_id(title: str, schedule_type: str) -> str:
@@ -376,7 +389,9 @@ def _folder(table: Table) -> str:
 
 
 def _parse_flow(table: Table) -> FlowSpec:
-    table.only("title", "id", "seconds", "status", "agent", "video", "keyframes", "when")
+    table.only(
+        "title", "id", "seconds", "status", "agent", "video", "keyframes", "when", "fail_first"
+    )
     return FlowSpec(
         title=table.required_str("title"),
         id=_guid(table, "id"),
@@ -384,6 +399,7 @@ def _parse_flow(table: Table) -> FlowSpec:
         status=table.str_or("status", "Passed"),
         agent=table.str_or("agent", DEFAULT_AGENT),
         video=table.bool_or("video", True),
+        fail_first=table.int_or("fail_first", 0),
         keyframes=_parse_keyframes(table) or (),
         when=tuple(_parse_when(t) for t in table.tables("when") or []),
     )

@@ -108,6 +108,8 @@ class Controller:
         self._runs_by_schedule: dict[str, list[EmulatedRun]] = {}
         self._items: dict[str, tuple[EmulatedRun, int]] = {}
         self._seq = 0
+        #: How many runs each flow was in (by flow id): a ``fail_first`` flow's count.
+        self._executions: dict[str, int] = {}
 
     def wall(self, at: float) -> float:
         return self._wall_offset + at
@@ -324,12 +326,15 @@ class Controller:
         return now
 
     def _start(self, schedule: ScheduleSpec, variables: dict[str, str]) -> EmulatedRun:
-        outcomes = [flow.outcome(variables) for flow in schedule.flows]
         queue = self._queue_seconds if schedule.queue_seconds is None else schedule.queue_seconds
         now = self._tick()
         earlier = self._runs_by_schedule.setdefault(schedule.id, [])
         if schedule.reject_when_running and any(status_at(run, now) != FINISHED for run in earlier):
             raise ApiError(410, SCHEDULE_RUNNING)
+        outcomes = []
+        for flow in schedule.flows:  # counted once a run is made: a refused one runs nothing
+            self._executions[flow.id] = self._executions.get(flow.id, 0) + 1
+            outcomes.append(flow.flaky_outcome(self._executions[flow.id], variables))
         self._seq += 1
         run = EmulatedRun(self, self._seq, schedule, variables, outcomes, now, queue)
         self._runs[run.run_id] = run

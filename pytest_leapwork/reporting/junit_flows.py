@@ -19,8 +19,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from ..api.models import FlowResult
-from .records import NotStarted, RecordedRun
+from ..api.models import FlowRerun, FlowResult
+from .records import NotStarted, RecordedRun, rerun_ids
 from .text import escape_controls
 
 
@@ -33,6 +33,25 @@ def _keyframe_text(flow: FlowResult, schedule_title: str) -> str:
     lines.append(f"AgentTitle: {flow.agent or '-'}")
     lines.append(f"Schedule: {schedule_title}")
     return "\n".join(lines)
+
+
+def _attempt(case: ET.Element, tag: str, flow: FlowResult, schedule_title: str) -> None:
+    """A failed attempt as Surefire writes one: type, message, the log as ``stackTrace``."""
+    element = ET.SubElement(case, tag, type=flow.status, message=flow.status)
+    ET.SubElement(element, "stackTrace").text = _keyframe_text(flow, schedule_title)
+
+
+def _rerun(case: ET.Element, tag: str, rerun: FlowRerun, schedule_title: str) -> None:
+    """A failed rerun (``rerunFailure``, or ``flakyFailure`` before the one that passed)."""
+    lines = []
+    if rerun.problem is not None:
+        lines.append(rerun.problem)
+    if rerun.flow is not None:
+        lines.append(_keyframe_text(rerun.flow, schedule_title))
+    lines.append(f"RunId: {rerun.run_id or '-'}")
+    message = rerun.problem or rerun.status
+    element = ET.SubElement(case, tag, type=rerun.status, message=message)
+    ET.SubElement(element, "stackTrace").text = "\n".join(lines)
 
 
 def _run_problem(recorded: RecordedRun) -> str | None:
@@ -107,6 +126,7 @@ def build_report(
                 ("pytest_nodeid", recorded.nodeid),
                 *((("leapwork_note", recorded.note),) if recorded.note else ()),
                 *((f"variable.{k}", v) for k, v in run.variables.items()),
+                *(("leapwork_rerun_run_id", rerun_id) for rerun_id in rerun_ids(run)),
             ],
         )
         failures = 0
@@ -118,10 +138,17 @@ def build_report(
                 classname=run.schedule_title,
                 time=_seconds(flow.elapsed),
             )
-            if not flow.passed:
+            if flow.flaky:
+                # Surefire's form, which Jenkins shows as flaky: passed, each failure kept.
+                _attempt(case, "flakyFailure", flow, run.schedule_title)
+                for rerun in flow.reruns[:-1]:
+                    _rerun(case, "flakyFailure", rerun, run.schedule_title)
+            elif not flow.passed:
                 failures += 1
                 failure = ET.SubElement(case, "failure", type=flow.status, message=flow.status)
                 failure.text = _keyframe_text(flow, run.schedule_title)
+                for rerun in flow.reruns:
+                    _rerun(case, "rerunFailure", rerun, run.schedule_title)
                 if flow.artifacts and report_dir is not None:
                     ET.SubElement(case, "system-out").text = attachment_lines(flow, report_dir)
             elif passed_keyframes and flow.keyframes:

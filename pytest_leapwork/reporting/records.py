@@ -141,6 +141,7 @@ def unreported(
     ``stop_reasons`` (by RunId) says why the session stopped a run (``its test did not run``).
     """
     seen = {entry.run.run_id for entry in reported}
+    seen |= {rerun_id for entry in reported for rerun_id in rerun_ids(entry.run)}
     out = []
     for entry in triggered:
         run_id = entry.run.run_id
@@ -151,3 +152,8 @@ def unreported(
             entry = replace(entry, note=stop_reasons[run_id])
         out.append(entry)
     return out
+
+
+def rerun_ids(run: LeapworkRun) -> list[str]:
+    """The RunIds of the reruns of ``run``'s flows (``--leapwork-rerun-flows``)."""
+    return [r.run_id for flow in run.flows for r in flow.reruns if r.run_id]

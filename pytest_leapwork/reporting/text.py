@@ -66,11 +66,32 @@ def flow_table(flows: Sequence[FlowResult], indent: str = "  ") -> list[str]:
     rows += [
         tuple(
             escape_controls(cell, one_line=True)
-            for cell in (f.title, f.status, f"{f.elapsed:.1f}s", f.agent or "-")
+            for cell in (f.title, status_cell(f), f"{f.elapsed:.1f}s", f.agent or "-")
         )
         for f in flows
     ]
     return aligned(rows, indent)
+
+
+def status_cell(flow: FlowResult) -> str:
+    """The flow's status, then its reruns' (``Failed, reruns: Failed, Passed``)."""
+    if not flow.reruns:
+        return flow.status
+    return f"{flow.status}, reruns: {', '.join(r.status for r in flow.reruns)}"
+
+
+def rerun_lines(flow: FlowResult) -> list[str]:
+    """The log of each rerun of a flow, for the failure text."""
+    lines: list[str] = []
+    for number, rerun in enumerate(flow.reruns, start=1):
+        where = f"run {rerun.run_id}" if rerun.run_id else "no run"
+        lines.append("")
+        lines.append(f"{flow.title}, rerun {number} ({rerun.status}, {where}):")
+        if rerun.problem is not None:
+            lines.append(f"  {rerun.problem}")
+        if rerun.flow is not None:
+            lines += [f"  {keyframe}" for keyframe in rerun.flow.messages]
+    return lines
 
 
 def failure_message(run: LeapworkRun, timeout: float) -> str:
@@ -108,11 +129,11 @@ def failure_message(run: LeapworkRun, timeout: float) -> str:
         lines += flow_table(run.flows)
     for flow in run.failed_flows:
         messages = flow.messages
-        if not messages:
-            continue
-        lines.append("")
-        lines.append(escape_controls(f"{flow.title} ({flow.status}):", one_line=True))
-        lines += [f"  {escape_controls(str(keyframe))}" for keyframe in messages]
+        if messages:
+            lines.append("")
+            lines.append(escape_controls(f"{flow.title} ({flow.status}):", one_line=True))
+            lines += [f"  {escape_controls(str(keyframe))}" for keyframe in messages]
+        lines += rerun_lines(flow)
     return "\n".join(lines)
 
 
@@ -127,6 +148,8 @@ def run_result(entry: RecordedRun) -> str:
         result = "error"
     else:
         result = "passed" if run.passed else ("stopped" if run.stopped_reason else "failed")
+        if run.passed and any(flow.flaky for flow in run.flows):
+            result = "flaky"
         if run.stop_error:
             result = "stop failed"
     return f"{result}, {entry.note}" if entry.note else result
@@ -226,13 +249,28 @@ def count_line(recorded: Sequence[RecordedRun], not_started: Sequence[NotStarted
     return line
 
 
+def flaky_lines(recorded: Sequence[RecordedRun]) -> list[str]:
+    """One line per flow that failed, then passed on a rerun: which, after how many, where."""
+    lines = []
+    for entry in recorded:
+        for flow in entry.run.flows:
+            if flow.flaky:
+                reruns = plural(len(flow.reruns), "rerun")
+                rerun_ids = ", ".join(r.run_id for r in flow.reruns if r.run_id)
+                lines.append(
+                    f"{entry.nodeid}: flow {flow.title!r} of {entry.run.schedule_title!r} "
+                    f"passed after {reruns} (run {entry.run.run_id}; reruns {rerun_ids})"
+                )
+    return lines
+
+
 def flows_html(run: LeapworkRun) -> str:
     """The flows of a run as an HTML table, for pytest-html."""
     rows = "".join(
         "<tr>"
         + "".join(
             f"<td>{html.escape(cell)}</td>"
-            for cell in (f.title, f.status, f"{f.elapsed:.1f}s", f.agent)
+            for cell in (f.title, status_cell(f), f"{f.elapsed:.1f}s", f.agent)
         )
         + "</tr>"
         for f in run.flows

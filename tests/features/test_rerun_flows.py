@@ -1,0 +1,149 @@
+"""``--leapwork-rerun-flows``: failing flows rerun alone on their agents; flaky ones said."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import xmlschema
+
+from pytest_leapwork.emulator import EmulatorServer, load_scenario
+from pytest_leapwork.emulator.scenario import default_agent_id, default_flow_id
+
+from ..support import RunPytest
+
+SCENARIO = Path(__file__).with_name("reruns.toml")
+SCHEMA = xmlschema.XMLSchema(str(Path(__file__).parents[1] / "data" / "junit-10.xsd"))
+
+SHOP_TEST = """
+import pytest
+
+@pytest.mark.leapwork_schedule("Shop", variables={"URL": "https://shop.example.com"})
+def test_shop(leapwork_schedule):
+    pay = leapwork_schedule.flows[1]
+    assert (pay.title, pay.status, pay.flaky, len(pay.reruns)) == ("Pay", "Failed", True, 1)
+"""
+
+CHECKOUT_TEST = """
+import pytest
+
+@pytest.mark.leapwork_schedule("Checkout")
+def test_checkout():
+    pass
+"""
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    """A fresh controller per test: a fail_first flow counts its executions from its start."""
+    with EmulatorServer(load_scenario(str(SCENARIO))) as server:
+        yield server
+
+
+def cases(path: Path) -> dict[str, ET.Element]:
+    SCHEMA.validate(str(path))
+    return {case.get("name", ""): case for case in ET.parse(path).getroot().iter("testcase")}
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_flaky_flow_passes_and_is_reported_flaky(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, workers: str
+) -> None:
+    pytester.makepyfile(test_shop=SHOP_TEST)
+    result = run_pytest(
+        "--leapwork-rerun-flows=2",
+        "--leapwork-junitxml=flows.xml",
+        "--junitxml=out.xml",
+        "-n",
+        workers,
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "  Shop *flaky   2/0/2 *",
+            "*leapwork: flaky flows*",
+            "test_shop.py::test_shop: flow 'Pay' of 'Shop' passed after 1 rerun (run *; reruns *)",
+        ]
+    )
+    # Only the failing flow ran again: alone, on the agent where it failed, with the variables.
+    [rerun] = [r for r in emulator.requests if r.endpoint == "run_flow"]
+    pay, agent = default_flow_id("Pay"), default_agent_id("Agent Two")
+    assert rerun.path.lower() == f"/api/v4/flows/{pay}/agent/{agent}"
+    assert [run.variables for run in emulator.runs] == [{"URL": "https://shop.example.com"}] * 2
+    flows = cases(pytester.path / "flows.xml")
+    assert flows["Pay"].find("failure") is None
+    [flaky] = flows["Pay"].findall("flakyFailure")
+    assert "Failed on execution 1" in (flaky.findtext("stackTrace") or "")
+    assert len(flows["Browse"]) == 0
+    properties = [
+        (p.get("name"), p.get("value"))
+        for p in ET.parse(pytester.path / "out.xml").getroot().iter("property")
+    ]
+    assert ("leapwork_flaky_flows", "Pay (passed after 1 rerun)") in properties
+    rerun_run = emulator.runs[1].run_id
+    assert ("leapwork_rerun_run_id", rerun_run) in properties
+    assert sum(name == "leapwork_run_id" for name, _ in properties) == 2  # suite and test
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_always_failing_flow_fails_with_its_first_failure_and_reruns_logs(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, workers: str
+) -> None:
+    pytester.makepyfile(test_checkout=CHECKOUT_TEST)
+    result = run_pytest("--leapwork-rerun-flows=2", "--leapwork-junitxml=flows.xml", "-n", workers)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*Leapwork schedule 'Checkout' failed: 1 of 2 flows did not pass*",
+            "*Basket*Failed, reruns: Failed, Passed*",
+            "*Ship*Failed, reruns: Failed, Failed*",
+            "Ship (Failed):",
+            "*Click Ship - Ship button missing",
+            "Ship, rerun 1 (Failed, run *):",
+            "*Click Ship - Ship button missing",
+            "Ship, rerun 2 (Failed, run *):",
+            "*flow 'Basket' of 'Checkout' passed after 2 reruns*",
+        ]
+    )
+    assert len(emulator.runs) == 5  # the run, then two rounds of two reruns
+    flows = cases(pytester.path / "flows.xml")
+    ship = flows["Ship"]
+    assert len(ship.findall("failure")) == 1
+    assert len(ship.findall("rerunFailure")) == 2
+    basket = flows["Basket"]
+    assert basket.find("failure") is None
+    assert len(basket.findall("flakyFailure")) == 2  # the run's failure and the first rerun's
+    suite = ET.parse(pytester.path / "flows.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"
+    # The reruns are the test's, not runs of their own in the summary.
+    assert "its test did not run" not in result.stdout.str()
+
+
+def test_without_the_option_nothing_is_rerun(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    pytester.makepyfile(test_shop=SHOP_TEST)
+    result = run_pytest()
+    result.assert_outcomes(failed=1)
+    assert [r for r in emulator.requests if r.endpoint == "run_flow"] == []
+    assert "flaky" not in result.stdout.str()
+
+
+def test_the_ini_setting_takes_a_toml_number(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    pytester.makepyfile(test_shop=SHOP_TEST)
+    pytester.makefile(".toml", pytest="[pytest]\nleapwork_rerun_flows = 1\n")
+    result = run_pytest()
+    result.assert_outcomes(passed=1)
+
+
+def test_a_negative_count_is_refused(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
+    pytester.makepyfile(test_shop=SHOP_TEST)
+    result = run_pytest("--leapwork-rerun-flows=-1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--leapwork-rerun-flows option: the number of flow reruns must be 0 or more, got -1"]
+    )
