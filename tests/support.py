@@ -26,6 +26,9 @@ SCENARIO = Path(__file__).with_name("scenario.toml")
 FAST = ("--leapwork-poll-interval=0.05", "-p", "no:cacheprovider")
 #: The variables that leave the emulator's and the plugin's settings to the options given.
 CONTROLLER_VARIABLES = ("LEAPWORK_CONTROLLER", "LEAPWORK_KEY", "LEAPWORK_CA_BUNDLE")
+#: Whether this pytest reads numbers from its native TOML configuration (``pytest.toml``):
+#: pytest 9.2 and later, whose ini settings can be a union of types.
+NATIVE_TOML_NUMBERS = tuple(int(p) for p in pytest.__version__.split(".")[:2]) >= (9, 2)
 #: ``PYTEST_ADDOPTS`` of every inner pytest session: it keeps its own test order (the outer
 #: session runs in random order with pytest-randomly).
 INNER_ADDOPTS = "-p no:randomly"

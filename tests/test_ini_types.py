@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-NATIVE_TOML_UNIONS = tuple(int(p) for p in pytest.__version__.split(".")[:2]) >= (9, 2)
+from .support import NATIVE_TOML_NUMBERS
 
 NUMBERS = """
 [pytest]
@@ -21,7 +21,7 @@ def header(result: pytest.RunResult) -> str:
     return next(line for line in result.outlines if line.startswith("leapwork: controller"))
 
 
-@pytest.mark.skipif(not NATIVE_TOML_UNIONS, reason="pytest before 9.2 reads ini values as text")
+@pytest.mark.skipif(not NATIVE_TOML_NUMBERS, reason="pytest before 9.2 reads ini values as text")
 def test_numbers_in_native_toml(pytester: pytest.Pytester) -> None:
     pytester.makefile(".toml", pytest=NUMBERS)
     pytester.makepyfile("def test_plain(): pass")
@@ -30,7 +30,7 @@ def test_numbers_in_native_toml(pytester: pytest.Pytester) -> None:
     assert "timeout 60s, poll 0.5s, in flight 4" in header(result)
 
 
-@pytest.mark.skipif(not NATIVE_TOML_UNIONS, reason="pytest before 9.2 reads ini values as text")
+@pytest.mark.skipif(not NATIVE_TOML_NUMBERS, reason="pytest before 9.2 reads ini values as text")
 def test_strings_still_accepted_in_native_toml(pytester: pytest.Pytester) -> None:
     pytester.makefile(".toml", pytest='[pytest]\nleapwork_timeout = "90"\n')
     pytester.makepyfile("def test_plain(): pass")
@@ -48,7 +48,7 @@ def test_strings_still_accepted_in_native_toml(pytester: pytest.Pytester) -> Non
 )
 def test_a_bad_number_names_the_setting(pytester: pytest.Pytester, config: tuple[str, str]) -> None:
     name, text = config
-    if name == "pytest.toml" and not NATIVE_TOML_UNIONS:
+    if name == "pytest.toml" and not NATIVE_TOML_NUMBERS:
         pytest.skip("pytest before 9.2 has no native TOML configuration with types")
     (pytester.path / name).write_text(text, encoding="utf-8")
     pytester.makepyfile("def test_plain(): pass")
