@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import junitparser
 import pytest
+import xmlschema
 
 from pytest_leapwork.emulator import EmulatorServer, load_scenario
 
@@ -67,6 +69,8 @@ variables = ["Region"]
 """
 
 FAILED_RUN = "Checkout Payment With Saved Card"
+#: The JUnit schema Jenkins validates reports against.
+SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("data") / "junit-10.xsd"))
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +129,46 @@ def test_the_short_summary_line_names_the_failing_flow_and_step(
             f" — Leapwork schedule {FAILED_RUN!r} failed: 1 of 2 flows did not pass (run *",
         ]
     )
+
+
+# -- 5. the per-flow report as CI servers read it ---------------------------------------------
+
+
+def test_per_flow_report_keeps_folders_tells_runs_apart_and_names_the_step(
+    pytester: pytest.Pytester, run_pytest: RunPytest
+) -> None:
+    pytester.makepyfile(
+        test_shop="""
+        import pytest
+
+        @pytest.mark.leapwork_schedule("Smoke Home Page Loads")
+        @pytest.mark.parametrize(
+            "leapwork_variables", [{"Region": r} for r in ("eu", "us", "apac")],
+            ids=["eu", "us", "apac"],
+        )
+        def test_home(leapwork_variables):
+            pass
+        """
+    )
+    result = run_pytest(
+        "--leapwork-junitxml=flows.xml", "--leapwork-select=Regression/*", subprocess=True
+    )
+    result.assert_outcomes(failed=2, passed=3)
+    report = pytester.path / "flows.xml"
+    SCHEMA.validate(str(report))
+    cases = [
+        (case.classname, case.name, case)
+        for suite in junitparser.JUnitXml.fromfile(str(report))
+        for case in suite
+    ]
+    pairs = [(classname, name) for classname, name, _ in cases]
+    assert len(set(pairs)) == len(pairs), f"cases a CI server would merge: {pairs}"
+    assert ("Regression/Shop/Checkout Payment With Saved Card", "Pay By Card") in pairs
+    assert {name for classname, name in pairs if classname == "Smoke Home Page Loads"} == {
+        "Open Home[eu]",
+        "Open Home[us]",
+        "Open Home[apac]",
+    }
+    [failure] = [r for _, name, case in cases if name == "Pay By Card" for r in case.result]
+    assert isinstance(failure, junitparser.Failure)
+    assert failure.message == "Failed at 'Confirm Payment' - Element 'Pay now' not found"
