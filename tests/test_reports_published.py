@@ -8,6 +8,8 @@ terminal output line by line at the width it was given.
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,3 +174,34 @@ def test_per_flow_report_keeps_folders_tells_runs_apart_and_names_the_step(
     [failure] = [r for _, name, case in cases if name == "Pay By Card" for r in case.result]
     assert isinstance(failure, junitparser.Failure)
     assert failure.message == "Failed at 'Confirm Payment' - Element 'Pay now' not found"
+
+
+# -- 1. pytest's own JUnit XML links the evidence ---------------------------------------------
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_pytest_junit_links_the_failing_flows_files_in_the_tests_own_case(
+    pytester: pytest.Pytester, run_pytest: RunPytest, workers: str
+) -> None:
+    marked_tests(pytester)
+    result = run_pytest(
+        "-n",
+        workers,
+        "--junitxml=out/pytest.xml",
+        "--leapwork-artifacts=evidence",
+        subprocess=True,
+    )
+    result.assert_outcomes(failed=1, passed=3)
+    report = pytester.path / "out" / "pytest.xml"
+    cases = {case.get("name"): case for case in ET.parse(report).getroot().iter("testcase")}
+    outs = {
+        name: "".join(o.text or "" for o in case.iter("system-out")) for name, case in cases.items()
+    }
+    assert not any(outs[name] for name in outs if name != "test_card")
+    linked = re.findall(r"\[\[ATTACHMENT\|([^\]]+)\]\]", outs["test_card"])
+    assert len(linked) == 2  # the flow's video and its keyframes
+    for path in linked:
+        # From the workspace (where pytest started), with forward slashes, as Jenkins and
+        # GitLab resolve them, wherever the report itself is written.
+        assert (pytester.path / path).is_file(), path
+        assert path.startswith("evidence/") and "\\" not in path
