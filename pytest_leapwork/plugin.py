@@ -255,6 +255,15 @@ def record_run(item: pytest.Item, handle: RunHandle) -> None:
     )
 
 
+def schedule_path(item: pytest.Item, spec: Any) -> str | None:
+    """The schedule's folder path, where the test knows it: selected, or named by its path."""
+    placed = getattr(item, "placed", None)  # a --leapwork-select item
+    if placed is not None:
+        return str(placed.path)
+    named = getattr(spec, "schedule", None)
+    return named if isinstance(named, str) and "/" in named else None
+
+
 class MarkedTests:
     """Hooks run for every test, so registered only in sessions that collected marked tests:
     the plugin costs nothing per test where it is not used."""
@@ -277,6 +286,7 @@ class MarkedTests:
             # Plain data on the report travels to the xdist controller with it.
             report.leapwork_run = state.run.to_dict()
             report.leapwork_timeout = state.timeout
+            report.leapwork_path = schedule_path(item, state.spec)
         if call.when == "call" and state is not None and state.run is not None:
             add_html_extras(item.config, report, state.run)
         if call.when == "setup" and state is not None and state.not_started is not None:

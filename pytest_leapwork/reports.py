@@ -59,7 +59,10 @@ class Reporting:
         data = getattr(report, "leapwork_run", None)
         if data is not None:
             run = LeapworkRun.from_dict(data)
-            self.recorded.append(RecordedRun(report.nodeid, run, report.leapwork_timeout))
+            path = getattr(report, "leapwork_path", None)
+            self.recorded.append(
+                RecordedRun(report.nodeid, run, report.leapwork_timeout, path=path)
+            )
         not_started = getattr(report, "leapwork_not_started", None)
         if not_started is not None:
             self.not_started.append(NotStarted(report.nodeid, **not_started))

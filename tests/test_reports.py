@@ -347,7 +347,10 @@ def test_per_flow_junit_report_validates(
         assert props["pytest_nodeid"].startswith(
             "test_per_flow_junit_report_validates.py::test_login["
         )
-        cases = {case.name: case for case in suite}
+        # Each run's cases carry its parameter id, so CI servers keep the two runs apart.
+        param = props["pytest_nodeid"].rpartition("[")[2].rstrip("]")
+        assert all(case.name.endswith(f"[{param}]") for case in suite)
+        cases = {case.name.removesuffix(f"[{param}]"): case for case in suite}
         assert set(cases) == {"Open Browser", "Log In"}
         assert all(case.classname == "Smoke Login" for case in cases.values())
         login = cases["Log In"]

@@ -21,6 +21,7 @@ import os
 import tempfile
 import threading
 import time
+import xml.etree.ElementTree as ET
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass
@@ -32,7 +33,7 @@ from .. import config as cfg
 from ..api.errors import LeapworkError, NotFound
 from ..api.models import VIDEO_EXTENSIONS, FlowResult, LeapworkRun
 from ..options import add_number_ini
-from ..reporting.junit_flows import relative_path
+from ..reporting.junit_flows import attachment_lines, relative_path
 from ..reporting.records import RecordedRun
 from ..reporting.text import escape_controls
 from ..reports import REPORTING
@@ -263,7 +264,10 @@ RUN = pytest.StashKey[LeapworkRun]()
 class Artifacts:
     """Registered only with ``--leapwork-artifacts``: saving, then linking, the files."""
 
-    def __init__(self, settings: ArtifactSettings, session: LeapworkSession) -> None:
+    def __init__(
+        self, settings: ArtifactSettings, session: LeapworkSession, config: pytest.Config
+    ) -> None:
+        self.config = config
         self.saver = ArtifactSaver(settings)
         self.session = session
         session.on_runner.append(self.saver.attach)
@@ -281,6 +285,15 @@ class Artifacts:
         if call.when == "call" and run is not None and item.config.pluginmanager.hasplugin("html"):
             add_html_links(item.config, report, run)
         return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """The failing flows' files in the test's own case of pytest's ``--junitxml``, before
+        pytest closes the case (on the xdist controller, from the worker's report)."""
+        data = getattr(report, "leapwork_run", None)
+        if report.when != "teardown" or data is None:
+            return
+        add_junit_attachments(self.config, report, LeapworkRun.from_dict(data))
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         if hasattr(config, "workerinput"):
@@ -317,6 +330,28 @@ def summary_lines(runs: list[RecordedRun], start: str) -> list[str]:
     return lines
 
 
+def add_junit_attachments(
+    config: pytest.Config, report: pytest.TestReport, run: LeapworkRun
+) -> None:
+    """``[[ATTACHMENT|path]]`` lines in a ``system-out`` of the test's ``<testcase>``: the form
+    Jenkins' JUnit attachments plugin and GitLab read. Both resolve a relative path from the
+    workspace, where CI starts pytest: the paths are relative to where pytest started, so
+    they resolve wherever the report is written."""
+    from _pytest.junitxml import xml_key  # pytest's own report, where one is written
+
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    start = str(config.invocation_params.dir)
+    lines = [attachment_lines(flow, start) for flow in run.failed_flows]
+    text = "\n".join(line for line in lines if line)
+    if not text:
+        return
+    element = ET.Element("system-out")
+    element.text = text
+    xml.node_reporter(report).append(element)
+
+
 def add_html_links(config: pytest.Config, report: pytest.TestReport, run: LeapworkRun) -> None:
     """The failing flows' videos, playable, and their files in the test's pytest-html row."""
     import pytest_html  # type: ignore[import-untyped,import-not-found,unused-ignore]
@@ -348,4 +383,4 @@ def register(config: pytest.Config, session: LeapworkSession) -> None:
     except cfg.SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
     if settings is not None:
-        config.pluginmanager.register(Artifacts(settings, session), "leapwork-artifacts")
+        config.pluginmanager.register(Artifacts(settings, session, config), "leapwork-artifacts")

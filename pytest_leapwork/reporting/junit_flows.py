@@ -2,12 +2,16 @@
 
 This is the shape the vendor's CI plugins write, so dashboards built on it keep working:
 suite = schedule run, ``classname`` = schedule title, ``time`` = the flow's elapsed seconds,
-a ``<failure>`` holding the keyframes of each flow that did not pass. Every run the session
+a ``<failure>`` holding the keyframes of each flow that did not pass, its ``message`` the
+status and the failing step. A schedule known by its folder path (selected, or named so on
+the marker) keeps that path in the suite and class names; the runs of a parametrized test
+name each flow's case with the parameter id as pytest names the test (``Log In[eu]``), so a
+CI server does not merge them. Every run the session
 triggered has its suite, whatever became of its test; a test whose run never started (an
 unknown or disabled schedule, a variable the controller refused) is an errored case of its
 own, as the vendor plugins report a schedule they could not run. It follows the JUnit schema
-Jenkins validates against (no ``<error>`` elements, so an error is a ``<failure
-type="Error">`` counted in ``errors``; times with three decimals). No pytest import here.
+Jenkins validates against (which has no ``<error>`` element in a test case, so an error is a
+``<failure type="Error">`` counted in ``errors``; times with three decimals). No pytest import here.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from ..api.models import FlowRerun, FlowResult
-from .records import NotStarted, RecordedRun, rerun_ids
-from .text import escape_controls
+from .records import NotStarted, RecordedRun, rerun_ids, variant
+from .text import describe_failure, escape_controls
 
 
 def _seconds(value: float) -> str:
@@ -117,9 +121,12 @@ def build_report(
     totals = {"tests": 0, "failures": 0, "errors": 0, "time": 0.0}
     for recorded in runs:
         run = recorded.run
+        classname = recorded.path or run.schedule_title
+        param = variant(recorded.nodeid)
+        suffix = f"[{param}]" if param else ""
         suite = _suite(
             root,
-            run.schedule_title,
+            classname,
             [
                 ("leapwork_run_id", run.run_id),
                 ("leapwork_schedule_id", run.schedule_id),
@@ -134,8 +141,8 @@ def build_report(
             case = ET.SubElement(
                 suite,
                 "testcase",
-                name=flow.title,
-                classname=run.schedule_title,
+                name=flow.title + suffix,
+                classname=classname,
                 time=_seconds(flow.elapsed),
             )
             if flow.flaky:
@@ -145,7 +152,9 @@ def build_report(
                     _rerun(case, "flakyFailure", rerun, run.schedule_title)
             elif not flow.passed:
                 failures += 1
-                failure = ET.SubElement(case, "failure", type=flow.status, message=flow.status)
+                # "Failed at 'Click Login' - ...": what a CI server lists beside the case.
+                message = describe_failure(flow).removeprefix(f"{flow.title}: ")
+                failure = ET.SubElement(case, "failure", type=flow.status, message=message)
                 failure.text = _keyframe_text(flow, run.schedule_title)
                 for rerun in flow.reruns:
                     _rerun(case, "rerunFailure", rerun, run.schedule_title)
@@ -159,8 +168,8 @@ def build_report(
             case = ET.SubElement(
                 suite,
                 "testcase",
-                name="(run)",
-                classname=run.schedule_title,
+                name="(run)" + suffix,
+                classname=classname,
                 time=_seconds(run.elapsed),
             )
             ET.SubElement(

@@ -36,6 +36,8 @@ class RecordedRun:
     #: The session could neither stop the run nor see it end (a runNow cut off whose run
     #: was not found): it may still be executing on the controller.
     left_executing: bool = False
+    #: The schedule's folder path (``Folder/Sub/Title``) where the test named or selected it so.
+    path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "run": self.run.to_dict()}
@@ -100,6 +102,12 @@ class StoppedRun:
 
 #: Why a run that ended on its own was not reported by its test.
 TEST_DID_NOT_RUN = "its test did not run"
+
+
+def variant(nodeid: str) -> str:
+    """The parameter id of a parametrized test (``eu`` of ``test_home[eu]``), else ``""``."""
+    name = nodeid.rpartition("::")[2]
+    return name[name.index("[") + 1 : -1] if name.endswith("]") and "[" in name else ""
 
 
 def entry_of(handle: RunHandle, now: float | None = None) -> RecordedRun:

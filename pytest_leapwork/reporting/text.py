@@ -7,7 +7,7 @@ import re
 import textwrap
 from collections.abc import Mapping, Sequence
 
-from ..api.models import FlowResult, LeapworkRun
+from ..api.models import FlowResult, Keyframe, LeapworkRun
 from .records import NotStarted, RecordedRun
 
 #: Below this many columns the variables leave the table for a line of their own.
@@ -94,8 +94,48 @@ def rerun_lines(flow: FlowResult) -> list[str]:
     return lines
 
 
+#: Keyframe levels that say a step went wrong; the last of them names the failing step.
+_ERROR_LEVELS = frozenset({"error", "fatal", "failed", "failure", "critical"})
+
+
+def failing_step(flow: FlowResult) -> Keyframe | None:
+    """The keyframe that says where a flow broke: its last error, else its last message."""
+    messages = flow.messages
+    errors = [k for k in messages if k.level.strip().lower() in _ERROR_LEVELS]
+    chosen = errors or messages
+    return chosen[-1] if chosen else None
+
+
+#: The failing flows the first line names; the others are counted (the table lists all).
+NAMED_FAILURES = 3
+#: A step's message is cut here on the first line (the flow's log below has it whole).
+STEP_MESSAGE_WIDTH = 100
+
+
+def describe_failure(flow: FlowResult) -> str:
+    """``Log In: Failed at 'Click Login' - Could not find element 'Login button'``."""
+    text = f"{flow.title}: {flow.status}"
+    step = failing_step(flow)
+    if step is not None:
+        if step.block_title:
+            text += f" at {step.block_title!r}"
+        if step.message:
+            text += f" - {_cut_right(step.message, STEP_MESSAGE_WIDTH)}"
+    return escape_controls(text, one_line=True)
+
+
+def failing_flows_text(run: LeapworkRun) -> str:
+    """What broke: each failing flow with its step, the first ones named, the rest counted."""
+    failed = run.failed_flows
+    named = [describe_failure(flow) for flow in failed[:NAMED_FAILURES]]
+    if len(failed) > NAMED_FAILURES:
+        named.append(f"{len(failed) - NAMED_FAILURES} more")
+    return "; ".join(named)
+
+
 def failure_message(run: LeapworkRun, timeout: float) -> str:
-    """Why a run did not pass: headline, flow table, then each failing flow's keyframes."""
+    """Why a run did not pass: a headline led by the failing flows and their steps (the
+    line ``-r`` shows), the flow table, then each failing flow's keyframes."""
     where = f"run {run.run_id}, {run.elapsed:.1f}s"
     name = f"Leapwork schedule {run.schedule_title!r}"
     stopped = "was stopped"
@@ -121,6 +161,9 @@ def failure_message(run: LeapworkRun, timeout: float) -> str:
             f"{name} failed: {len(run.failed_flows)} of {plural(len(run.flows), 'flow')} "
             f"did not pass ({where})"
         )
+    if run.failed_flows and run.stopped_reason is None:
+        # What broke comes first: pytest's short summary (-r) shows this line, cut to fit.
+        headline = f"{failing_flows_text(run)} — {headline}"
     lines = [headline]
     if run.variables:
         lines.append(f"variables: {escape_controls(describe_variables(run.variables))}")

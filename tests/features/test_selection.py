@@ -60,7 +60,7 @@ def test_selected_schedules_run_as_marked_tests(
     )
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
-        ["FAILED leapwork::Login - Failed: Leapwork schedule 'Login' fail*"]
+        ["FAILED leapwork::Login - Failed: Log In: Failed at 'Click Login'*"]
     )
     variables = {run.schedule_id: run.variables for run in emulator.runs}
     assert variables == {
