@@ -12,14 +12,17 @@ the ``--leapwork-junitxml`` report (written by ``junit_flows``).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
 import math
 import os
 import re
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass
@@ -179,8 +182,12 @@ class ArtifactSaver:
             return job
 
     def _save(self, run: LeapworkRun, flow: FlowResult) -> list[str]:
+        """The flow's files: saved here, or by whichever process of the session claimed them."""
         stem = flow_stem(self.settings.directory, run, flow)
         os.makedirs(os.path.dirname(stem), exist_ok=True)
+        return saved_once(stem, lambda: self._download(run, flow, stem))
+
+    def _download(self, run: LeapworkRun, flow: FlowResult, stem: str) -> list[str]:
         saved: list[str] = []
         video_problem = None
         if self._client is not None and flow.run_item_id:
@@ -209,14 +216,88 @@ class ArtifactSaver:
             "video_problem": video_problem,
             "keyframes": [asdict(k) for k in flow.keyframes],
         }
-        keyframes_path = stem + ".keyframes.json"
-        with open(keyframes_path, "w", encoding="utf-8") as file:
-            json.dump(document, file, indent=2, ensure_ascii=False)
+        keyframes_path = stem + KEYFRAMES_SUFFIX
+        write_atomically(keyframes_path, json.dumps(document, indent=2, ensure_ascii=False))
         return [*saved, keyframes_path]
 
     def close(self) -> None:
         """Refuse new downloads; those still going on are abandoned, not waited for."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+# -- one download per flow for the whole session ------------------------------------------------
+#
+# Under xdist the worker that followed a run and the one whose test takes it both see it end.
+# The first to create ``<stem>.claim`` (exclusively) downloads; the others wait for its files
+# and link them. The keyframes JSON, written last and atomically, says the files are complete.
+
+KEYFRAMES_SUFFIX = ".keyframes.json"
+CLAIM_SUFFIX = ".claim"
+#: How often a process waiting for another's files looks again.
+CLAIM_POLL_SECONDS = 0.05
+
+
+def saved_once(stem: str, download: Callable[[], list[str]]) -> list[str]:
+    """The files of the flow at ``stem``: downloaded by ``download`` if this process claims
+    them first, else those another process of the session saved (waited for, bounded by
+    ``ARTIFACT_WAIT_SECONDS``)."""
+    until = time.monotonic() + ARTIFACT_WAIT_SECONDS
+    while True:
+        done = files_saved(stem)
+        if done is not None:
+            return done
+        if claim(stem):
+            try:
+                # Finished by another between the look above and the claim.
+                return files_saved(stem) or download()
+            finally:
+                with contextlib.suppress(OSError):
+                    os.remove(stem + CLAIM_SUFFIX)
+        if time.monotonic() >= until:
+            raise TimeoutError(
+                f"another process of the session was still saving its files after "
+                f"{ARTIFACT_WAIT_SECONDS:g}s ({stem + CLAIM_SUFFIX})"
+            )
+        time.sleep(CLAIM_POLL_SECONDS)
+
+
+def claim(stem: str) -> bool:
+    """Whether this process is the one to save the flow at ``stem`` (it made the claim)."""
+    try:
+        os.close(os.open(stem + CLAIM_SUFFIX, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        return False
+    return True
+
+
+def files_saved(stem: str) -> list[str] | None:
+    """The files already saved for the flow at ``stem`` (its keyframes JSON names its
+    video), or None while they are not complete."""
+    keyframes_path = stem + KEYFRAMES_SUFFIX
+    try:
+        with open(keyframes_path, encoding="utf-8") as file:
+            video = json.load(file).get("video")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, AttributeError):
+        return [keyframes_path]
+    if isinstance(video, str) and video:
+        return [os.path.join(os.path.dirname(stem), os.path.basename(video)), keyframes_path]
+    return [keyframes_path]
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``path`` whole or not at all: a reader never sees half of it."""
+    directory, name = os.path.split(path)
+    handle, partial = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.chmod(partial, 0o644)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
 
 
 RUN = pytest.StashKey[LeapworkRun]()
