@@ -24,6 +24,7 @@ from .errors import (
     InvalidResponse,
     LeapworkError,
     VariableRejected,
+    refused_without_variables,
 )
 from .limits import MAX_ANSWER_BYTES, cut, is_guid
 from .models import (
@@ -150,6 +151,8 @@ class LeapworkClient:
         try:
             return self.transport.call("PUT", path, endpoint, parse_run_id, once=True)
         except VariableRejected as exc:
+            if not variables:
+                raise refused_without_variables(exc) from None
             exc.args = (
                 self._explain_rejected_variables(str(exc), exc.body, schedule_id, variables),
             )
@@ -176,7 +179,13 @@ class LeapworkClient:
         if variables:
             path += "?" + encode_variables(variables)
         endpoint = "PUT /flows/{id}/agent/{id}"
-        return self.transport.call("PUT", path, endpoint, parse_run_id, once=True)
+        try:
+            return self.transport.call("PUT", path, endpoint, parse_run_id, once=True)
+        except VariableRejected as exc:
+            if not variables:
+                raise refused_without_variables(exc) from None
+            exc.args = (f"{exc}; variables sent: {', '.join(variables)}",)
+            raise exc.with_traceback(None) from None
 
     def run_status(self, run_id: str, within: float | None = None) -> str:
         path = f"/run/{_segment(run_id, 'RunId')}/status"
@@ -261,10 +270,8 @@ class LeapworkClient:
     def _explain_rejected_variables(
         self, message: str, body: str, schedule_id: str, variables: Mapping[str, str]
     ) -> str:
-        """A runNow 400, with the variables sent, the one the controller names (if it does)
-        and those the schedule declares (where the controller lists them)."""
-        if not variables:
-            return f"{message}; no variables were sent"
+        """A runNow 400 to variables sent: those sent, the one the controller names (if it
+        does) and those the schedule declares (where the controller lists them)."""
         names = list(variables)
         text = f"{message}; variables sent: {', '.join(names)}"
         named = [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", body, re.I)]

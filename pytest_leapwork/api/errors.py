@@ -6,6 +6,8 @@ schedule does not declare; 410: already running; 446: disk full; 455: database d
 
 from __future__ import annotations
 
+import json
+
 from .limits import MAX_BODY_CHARS, cut
 
 #: Said of every runNow failure that happened after the request may have left this machine.
@@ -63,7 +65,15 @@ class ControllerHTTPError(LeapworkError):
         super().__init__(f"{endpoint} answered HTTP {status} ({self.meaning}){detail}")
 
 
-class VariableRejected(ControllerHTTPError):
+class BadRequest(ControllerHTTPError):
+    """HTTP 400 to a request that sent no variables: the controller's own words say why."""
+
+    meaning = "the controller refused the request"
+
+
+class VariableRejected(BadRequest):
+    """HTTP 400 to a request that sent variables (runNow, run flow on agent)."""
+
     meaning = "a variable name is not declared in the schedule, or is given twice"
 
 
@@ -107,6 +117,24 @@ _ERROR_CLASSES: dict[int, type[ControllerHTTPError]] = {
 }
 
 
+def refused_without_variables(error: ControllerHTTPError) -> BadRequest:
+    """A 400 to a request that sent no variables: what the controller said, without blaming
+    variables (``{"Message": "Agent is not connected"}`` reads ``Agent is not connected``)."""
+    refused = BadRequest(error.status, error.endpoint, controller_message(error.body))
+    refused.retry_after = error.retry_after
+    return refused
+
+
+def controller_message(body: str) -> str:
+    """The text of an ASP.NET error body (``{"Message": ...}``); any other body as it is."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    message = document.get("Message") if isinstance(document, dict) else None
+    return message if isinstance(message, str) and message.strip() else body
+
+
 def error_for_status(status: int, endpoint: str, body: str) -> ControllerHTTPError:
     cls = _ERROR_CLASSES.get(status)
     if cls is None:
@@ -132,6 +160,10 @@ class ScheduleAmbiguous(ScheduleError):
 
 class RunLost(LeapworkError):
     """A run the controller accepted cannot be followed any more (it stays unknown)."""
+
+
+class NotAVideo(LeapworkError):
+    """The video request was answered with something else (a proxy's sign-in page)."""
 
 
 class ArtifactTooLarge(LeapworkError):

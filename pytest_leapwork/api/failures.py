@@ -4,6 +4,7 @@ into the package's error, saying how many attempts it took. No pytest import her
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -45,8 +46,13 @@ def transport_error(
     read_timeout: float,
     key: Secret,
     deadline: Deadline | None = None,
+    proxy: str | None = None,
 ) -> ControllerUnreachable:
-    """No HTTP answer: what happened, in words, and whether the request left this machine."""
+    """No HTTP answer: what happened, in words, and whether the request left this machine.
+
+    ``proxy``: the proxy the request goes through (no credentials), named when the
+    connection that failed was the proxy's, not the controller's.
+    """
     errors = list(chain(exc))
     gave_up = any(isinstance(e, urllib3.exceptions.MaxRetryError) for e in errors)
     count = retries + 1 if gave_up and retries else 1
@@ -66,6 +72,19 @@ def transport_error(
                 "(--leapwork-ca-bundle or LEAPWORK_CA_BUNDLE), or, on a network you trust, "
                 "--leapwork-insecure"
             )
+    elif proxy is not None and (
+        isinstance(exc, requests.exceptions.ProxyError)
+        or any(isinstance(e, urllib3.exceptions.ProxyError) for e in errors)
+    ):
+        if any(isinstance(e, urllib3.exceptions.ConnectTimeoutError) for e in errors):
+            # No connection to the proxy (NewConnectionError is a ConnectTimeoutError).
+            sent = False
+            text = (
+                f"{endpoint}: cannot reach the proxy {proxy} (set in the environment for "
+                f"the controller at {where}): {why}{tries}"
+            )
+        else:
+            text = f"{endpoint}: the proxy {proxy} to {where} failed{tries}: {why}"
     elif any(isinstance(e, urllib3.exceptions.ConnectTimeoutError) for e in errors):
         # Refused, unresolvable or no TCP connection in time: nothing was sent.
         sent = False
@@ -86,6 +105,18 @@ def transport_error(
     error = ControllerUnreachable(key.scrub(text))
     error.nothing_sent = not sent
     return error
+
+
+def shown_proxy(url: str | None) -> str | None:
+    """A proxy's URL as a message may show it: without the user name and password."""
+    if not url:
+        return None
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port is not None else ""
+    return f"{parts.scheme}://{host}{port}"
 
 
 def retry_after(response: requests.Response) -> float | None:

@@ -36,7 +36,7 @@ from .errors import (
     InvalidResponse,
     LeapworkError,
 )
-from .failures import status_error, transport_error
+from .failures import shown_proxy, status_error, transport_error
 from .limits import MAX_ERROR_BYTES, MAX_SNIPPET_CHARS, cut
 from .retry import RETRY_STATUSES, make_retry
 from .secret import Secret
@@ -100,6 +100,8 @@ class Transport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         _resolve_environment_once(self.session, self.base_url)
+        #: The proxy requests go through, as messages name it (no credentials), if any.
+        self.proxy = shown_proxy(requests.utils.select_proxy(self.base_url, self.session.proxies))
 
     def close(self) -> None:
         self.session.close()
@@ -251,6 +253,7 @@ class Transport:
             read_timeout=self.timeout[1],
             key=self.key,
             deadline=deadline,
+            proxy=self.proxy,
         )
 
 

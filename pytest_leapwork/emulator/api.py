@@ -192,7 +192,8 @@ class ControllerApi:
             headers: tuple[tuple[str, str], ...] = ()
             if fault.retry_after is not None:
                 headers = (("Retry-After", format_retry_after(fault.retry_after)),)
-            return text(fault.status, fault.status_body(), headers)
+            body = fault.status_body().encode()
+            return Response(fault.status, body, fault.content_type or TEXT_CONTENT_TYPE, headers)
         if fault.action == "close":
             return Response(0, close=True)
         if fault.action in ("slow", "answer_late"):

@@ -64,6 +64,7 @@ class Fault:
     run_age_below: float | None = None
     field: str | None = None  # for `huge`: the JSON key whose text is made `size` long
     size: int = 0  # for `huge`
+    content_type: str | None = None  # for `status`: the body's type (plain text by default)
 
     def __post_init__(self) -> None:
         if self.endpoint not in FAULT_ENDPOINTS:
@@ -100,6 +101,7 @@ def parse_fault(table: Table) -> Fault:
         "run_age_below",
         "field",
         "size",
+        "content_type",
     )
     status = table.int_or("status", 500)
     if not 100 <= status <= 599:
@@ -116,6 +118,7 @@ def parse_fault(table: Table) -> Fault:
         run_age_below=table.optional_number("run_age_below"),
         field=table.optional_str("field"),
         size=table.int_or("size", 0),
+        content_type=table.optional_str("content_type"),
     )
 
 
