@@ -26,12 +26,14 @@ def emulator() -> Iterator[EmulatorServer]:
         yield server
 
 
-def marked_module(first: int, count: int, extra: str = "", prefix: str = "S") -> str:
+def marked_module(
+    first: int, count: int, extra: str = "", prefix: str = "S", body: str = "pass"
+) -> str:
     tests = "".join(
-        f'@pytest.mark.leapwork_schedule("{prefix}{i}")\ndef test_s{i}():\n    pass\n\n\n'
+        f'@pytest.mark.leapwork_schedule("{prefix}{i}")\ndef test_s{i}():\n    {body}\n\n\n'
         for i in range(first, first + count)
     )
-    return f"import pytest\n\n\n{tests}{extra}"
+    return f"import time\n\nimport pytest\n\n\n{tests}{extra}"
 
 
 def max_overlap(emulator: EmulatorServer) -> int:
@@ -64,7 +66,9 @@ def test_worksteal_takes_the_run_of_a_stolen_test(
 ) -> None:
     """The worker left with quick tests steals waiting ones; their runs are not made again."""
     plain = "".join(f"def test_plain_{i}():\n    pass\n\n\n" for i in range(4))
-    pytester.makepyfile(marked_module(0, 4, extra=plain))
+    # Marked tests that take a while after their runs, so that the worker with the plain
+    # tests is done with them long before, however late it started: it must steal.
+    pytester.makepyfile(marked_module(0, 4, extra=plain, body="time.sleep(1.5)"))
     result = run_pytest(
         "-n", "2", "--dist", "worksteal", "--leapwork-keep-order", "-v", subprocess=True
     )
