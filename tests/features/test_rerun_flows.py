@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import signal
 import subprocess
@@ -246,3 +248,59 @@ def test_a_signal_while_a_rerun_executes_stops_and_lists_it(
     stopped = out.split("leapwork: runs stopped at session end", 1)
     assert len(stopped) == 2, out
     assert rerun.run_id in stopped[1], out
+
+
+# -- Artifacts: the evidence of the last failing attempt --------------------------------------
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_artifacts_link_the_last_failing_attempt(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, workers: str
+) -> None:
+    pytester.makepyfile(test_checkout=CHECKOUT_TEST)
+    result = run_pytest(
+        "--leapwork-rerun-flows=2",
+        "--leapwork-artifacts=evidence",
+        "--leapwork-junitxml=reports/flows.xml",
+        "--html=reports/report.html",
+        "-n",
+        workers,
+    )
+    result.assert_outcomes(failed=1)
+    run, *reruns = emulator.runs
+    last = {}  # each flow's last failing attempt: Basket fails twice then passes
+    for rerun in reruns:
+        [flow] = rerun.schedule.flows
+        if (flow.title, rerun.outcomes[0].status) != ("Basket", "Passed"):
+            last[flow.title] = rerun
+    assert [r.outcomes[0].status for r in reruns if r.schedule.flows[0].title == "Basket"] == [
+        "Failed",
+        "Passed",
+    ]
+    # Every failing attempt's files are kept, each under its own run.
+    evidence = pytester.path / "evidence"
+    folders = {p.name.rsplit("_", 1)[1] for p in evidence.iterdir()}
+    failing = [run, *(r for r in reruns if r.outcomes[0].status != "Passed")]
+    assert folders == {r.run_id[:8] for r in failing}
+    # Each flow links its last failing attempt's video and keyframes, nothing older.
+    for title in ("Basket", "Ship"):
+        attempt = last[title]
+        [folder] = [p for p in evidence.iterdir() if p.name.endswith(attempt.run_id[:8])]
+        stem = f"{title}_{attempt.item_ids[0][:8]}"
+        files = [
+            f"evidence/{folder.name}/{stem}.webm",
+            f"evidence/{folder.name}/{stem}.keyframes.json",
+        ]
+        document = json.loads((pytester.path / files[1]).read_text())
+        assert document["run_id"] == attempt.run_id
+        result.stdout.fnmatch_lines(
+            [f"*test_checkout: {title} (Failed): {path}" for path in files], consecutive=False
+        )
+        case = cases(pytester.path / "reports/flows.xml")[title]
+        assert case.findtext("system-out") == "\n".join(
+            f"[[ATTACHMENT|../{path}]]" for path in files
+        )
+        page = html.unescape((pytester.path / "reports/report.html").read_text())
+        assert f'src="../{files[0]}"' in page.replace('\\"', '"')
+    listed = [line for line in result.stdout.lines if line.startswith("test_checkout.py::")]
+    assert not any(run.run_id[:8] in line for line in listed if "evidence/" in line)
