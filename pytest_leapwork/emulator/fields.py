@@ -127,6 +127,21 @@ class Table:
                 )
         return list(value)
 
+    def optional_number_list(self, key: str) -> list[float] | None:
+        if key not in self._data:
+            return None
+        value = self._get(key)
+        if not isinstance(value, list):
+            self.fail(key, f"expected a list of numbers, got {describe(value)}")
+        numbers = []
+        for index, element in enumerate(value):
+            if isinstance(element, bool) or not isinstance(element, (int, float)):
+                self.fail(f"{key}[{index}]", f"expected a number, got {describe(element)}")
+            if not math.isfinite(element) or element < 0:
+                self.fail(f"{key}[{index}]", f"expected a number >= 0, got {describe(element)}")
+            numbers.append(float(element))
+        return numbers
+
     def optional_table(self, key: str) -> Table | None:
         if key not in self._data:
             return None

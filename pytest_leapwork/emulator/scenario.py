@@ -32,6 +32,7 @@ A scenario is a TOML or JSON file (same structure in both) or the built-in name 
       agent = "Local Agent"      # default "Local Agent"
       video = true               # GET runItems/{id}/video serves a clip (default true)
       fail_first = 0             # its first N executions fail, whatever else it says
+      execution_seconds = []     # the duration of its 1st, 2nd... execution; then `seconds`
       keyframes = [{ level = "Info", block = "Click Login", message = "Clicked" }]
 
         [[schedules.flows.when]] # first matching rule wins
@@ -57,7 +58,7 @@ import os
 import sys
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -131,6 +132,9 @@ class FlowSpec:
     video: bool = True  # whether GET runItems/{id}/video serves a clip
     #: Its first N executions (counted across schedules and flow runs) fail: a flaky flow.
     fail_first: int = 0
+    #: The duration of its first executions, one by one (counted as ``fail_first`` counts);
+    #: later ones last ``seconds``: a flow that fails quickly, then hangs on its rerun.
+    execution_seconds: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         flow_id = str(uuid.UUID(self.id)) if self.id else default_flow_id(self.title)
@@ -151,8 +155,11 @@ class FlowSpec:
         return Outcome(self.status, self.seconds, self.keyframes)
 
     def flaky_outcome(self, execution: int, variables: Mapping[str, str]) -> Outcome:
-        """How its ``execution``-th run (from 1) turns out: failed while ``fail_first`` says."""
+        """How its ``execution``-th run (from 1) turns out: failed while ``fail_first`` says,
+        as long as ``execution_seconds`` says."""
         outcome = self.outcome(variables)
+        if execution <= len(self.execution_seconds):
+            outcome = replace(outcome, seconds=self.execution_seconds[execution - 1])
         if execution > self.fail_first:
             return outcome
         message = f"Failed on execution {execution}: this flow fails its first {self.fail_first}"
@@ -390,7 +397,16 @@ def _folder(table: Table) -> str:
 
 def _parse_flow(table: Table) -> FlowSpec:
     table.only(
-        "title", "id", "seconds", "status", "agent", "video", "keyframes", "when", "fail_first"
+        "title",
+        "id",
+        "seconds",
+        "status",
+        "agent",
+        "video",
+        "keyframes",
+        "when",
+        "fail_first",
+        "execution_seconds",
     )
     return FlowSpec(
         title=table.required_str("title"),
@@ -400,6 +416,7 @@ def _parse_flow(table: Table) -> FlowSpec:
         agent=table.str_or("agent", DEFAULT_AGENT),
         video=table.bool_or("video", True),
         fail_first=table.int_or("fail_first", 0),
+        execution_seconds=tuple(table.optional_number_list("execution_seconds") or ()),
         keyframes=_parse_keyframes(table) or (),
         when=tuple(_parse_when(t) for t in table.tables("when") or []),
     )

@@ -8,6 +8,10 @@ most: a download still trickling in then is abandoned, and nothing waits for it 
 files are linked where people look: a line each in
 the terminal summary, the video in the test's pytest-html row, and ``[[ATTACHMENT|path]]`` in
 the ``--leapwork-junitxml`` report (written by ``junit_flows``).
+
+Under ``--leapwork-rerun-flows`` every failing attempt's files are saved, each rerun's under
+its own RunId; a flow links the files of its last failing attempt: the last rerun's for a
+flow that failed every time, the failure before the passing rerun for a flaky one.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import html
 import json
 import logging
 import math
+import operator
 import os
 import tempfile
 import threading
@@ -26,6 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -147,6 +153,10 @@ class ArtifactSaver:
         self._pool = DaemonPool("leapwork-artifacts", DOWNLOADS_AT_ONCE)
         self._lock = threading.Lock()
         self._jobs: dict[int, Future[list[str]]] = {}
+        #: Every run that ended with its flows, by RunId: where a rerun's flow was run.
+        self._runs: dict[str, LeapworkRun] = {}
+        #: Told as each run is added: a rerun's handle ends just before it is.
+        self._ended = threading.Condition(self._lock)
 
     def attach(self, runner: Runner) -> None:
         self._client = runner.client
@@ -157,22 +167,31 @@ class ArtifactSaver:
         run = handle.result
         # A run stopped because the session ends (or its test was cut off) has no test
         # to report on; a run stopped at its timeout does, and its video shows where it hung.
-        if run is not None and run.stopped_reason in (None, "timeout"):
+        if run is None:
+            return
+        with self._ended:
+            self._runs[run.run_id] = run
+            self._ended.notify_all()
+        if run.stopped_reason in (None, "timeout"):
             for flow in run.failed_flows:
                 self._submit(run, flow)
 
     def collect(self, run: LeapworkRun) -> None:
         """Wait for the files of ``run``'s failing flows (by their final verdict); list them.
 
+        A flow that was rerun lists its last failing attempt's files (a flaky flow's too).
         The wait is bounded by ``ARTIFACT_WAIT_SECONDS`` for the whole run: a download still
         going on past it (a controller that trickles the video in) is left to its daemon
         thread, and the test goes on without that flow's files.
         """
         limit = ARTIFACT_WAIT_SECONDS
         until = time.monotonic() + limit
-        for flow in run.failed_flows:
+        for flow in run.flows:
             try:
-                flow.artifacts = self._submit(run, flow).result(
+                attempt = self._last_failing_attempt(run, flow, until)
+                if attempt is None:
+                    continue
+                flow.artifacts = self._submit(*attempt).result(
                     timeout=max(0.0, until - time.monotonic())
                 )
             except FutureTimeout:
@@ -184,6 +203,30 @@ class ArtifactSaver:
                 )
             except Exception as exc:  # never fail a test over its evidence
                 log.warning("could not save the artifacts of flow %r: %s", flow.title, exc)
+
+    def _last_failing_attempt(
+        self, run: LeapworkRun, flow: FlowResult, until: float
+    ) -> tuple[LeapworkRun, FlowResult] | None:
+        """The run and flow of ``flow``'s last attempt that failed; None if none did.
+
+        A rerun that gave no flow (not started, lost) has no files: the attempt before it
+        counts, as where its run was stopped for the session's end (nothing saved from it).
+        """
+        if not flow.reruns:
+            return None if flow.passed else (run, flow)
+        for rerun in reversed(flow.reruns):
+            if rerun.passed or rerun.flow is None:
+                continue
+            with self._ended:
+                # A rerun with its flow ended with its run: told to ``run_ended`` at once.
+                self._ended.wait_for(
+                    partial(operator.contains, self._runs, rerun.run_id),
+                    max(0.0, until - time.monotonic()),
+                )
+                rerun_run = self._runs.get(rerun.run_id)
+            if rerun_run is not None and rerun_run.stopped_reason in (None, "timeout"):
+                return rerun_run, rerun.flow
+        return None if flow.first_passed else (run, flow)
 
     def _submit(self, run: LeapworkRun, flow: FlowResult) -> Future[list[str]]:
         with self._lock:

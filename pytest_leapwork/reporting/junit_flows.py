@@ -150,6 +150,8 @@ def build_report(
                 _attempt(case, "flakyFailure", flow, run.schedule_title)
                 for rerun in flow.reruns[:-1]:
                     _rerun(case, "flakyFailure", rerun, run.schedule_title)
+                if flow.artifacts and report_dir is not None:  # its last failure's files
+                    ET.SubElement(case, "system-out").text = attachment_lines(flow, report_dir)
             elif not flow.passed:
                 failures += 1
                 # "Failed at 'Click Login' - ...": what a CI server lists beside the case.
