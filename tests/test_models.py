@@ -12,6 +12,8 @@ from pytest_leapwork.api.models import (
     Keyframe,
     LeapworkRun,
     Schedule,
+)
+from pytest_leapwork.api.parsing import (
     parse_elapsed,
     parse_keyframes,
     parse_operation_completed,

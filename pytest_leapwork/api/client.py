@@ -33,6 +33,8 @@ from .models import (
     PlacedSchedule,
     RunSummary,
     Schedule,
+)
+from .parsing import (
     parse_declared_variables,
     parse_keyframes,
     parse_operation_completed,

@@ -16,18 +16,15 @@ flow that failed every time, the failure before the passing rerun for a flaky on
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import logging
 import math
 import operator
 import os
-import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass
@@ -45,6 +42,7 @@ from ..reporting.records import RecordedRun
 from ..reporting.text import escape_controls
 from ..reports import REPORTING
 from ..threads import DaemonPool
+from .evidence_files import KEYFRAMES_SUFFIX, saved_once, write_atomically
 from .evidence_names import flow_stem
 
 if TYPE_CHECKING:
@@ -244,7 +242,7 @@ class ArtifactSaver:
         except OSError as exc:
             log.warning("could not save the files of flow %r: %s", flow.title, exc)
             return []
-        return saved_once(stem, lambda: self._download(run, flow, stem))
+        return saved_once(stem, lambda: self._download(run, flow, stem), ARTIFACT_WAIT_SECONDS)
 
     def _download(self, run: LeapworkRun, flow: FlowResult, stem: str) -> list[str]:
         """The flow's video and keyframes: each saved on its own, so one failing (a full
@@ -291,81 +289,6 @@ class ArtifactSaver:
     def close(self) -> None:
         """Refuse new downloads; those still going on are abandoned, not waited for."""
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-# -- one download per flow for the whole session ------------------------------------------------
-#
-# Under xdist the worker that followed a run and the one whose test takes it both see it end.
-# The first to create ``<stem>.claim`` (exclusively) downloads; the others wait for its files
-# and link them. The keyframes JSON, written last and atomically, says the files are complete.
-
-KEYFRAMES_SUFFIX = ".keyframes.json"
-CLAIM_SUFFIX = ".claim"
-#: How often a process waiting for another's files looks again.
-CLAIM_POLL_SECONDS = 0.05
-
-
-def saved_once(stem: str, download: Callable[[], list[str]]) -> list[str]:
-    """The files of the flow at ``stem``: downloaded by ``download`` if this process claims
-    them first, else those another process of the session saved (waited for, bounded by
-    ``ARTIFACT_WAIT_SECONDS``)."""
-    until = time.monotonic() + ARTIFACT_WAIT_SECONDS
-    while True:
-        done = files_saved(stem)
-        if done is not None:
-            return done
-        if claim(stem):
-            try:
-                # Finished by another between the look above and the claim.
-                return files_saved(stem) or download()
-            finally:
-                with contextlib.suppress(OSError):
-                    os.remove(stem + CLAIM_SUFFIX)
-        if time.monotonic() >= until:
-            raise TimeoutError(
-                f"another process of the session was still saving its files after "
-                f"{ARTIFACT_WAIT_SECONDS:g}s ({stem + CLAIM_SUFFIX})"
-            )
-        time.sleep(CLAIM_POLL_SECONDS)
-
-
-def claim(stem: str) -> bool:
-    """Whether this process is the one to save the flow at ``stem`` (it made the claim)."""
-    try:
-        os.close(os.open(stem + CLAIM_SUFFIX, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-    except FileExistsError:
-        return False
-    return True
-
-
-def files_saved(stem: str) -> list[str] | None:
-    """The files already saved for the flow at ``stem`` (its keyframes JSON names its
-    video), or None while they are not complete."""
-    keyframes_path = stem + KEYFRAMES_SUFFIX
-    try:
-        with open(keyframes_path, encoding="utf-8") as file:
-            video = json.load(file).get("video")
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, AttributeError):
-        return [keyframes_path]
-    if isinstance(video, str) and video:
-        return [os.path.join(os.path.dirname(stem), os.path.basename(video)), keyframes_path]
-    return [keyframes_path]
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write ``path`` whole or not at all: a reader never sees half of it."""
-    directory, name = os.path.split(path)
-    handle, partial = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.chmod(partial, 0o644)
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
 
 
 RUN = pytest.StashKey[LeapworkRun]()

@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import pytest_leapwork.api.client as client_module
-from pytest_leapwork.api.models import PlacedSchedule, Schedule, parse_schedule_hierarchy
+from pytest_leapwork.api.models import PlacedSchedule, Schedule
+from pytest_leapwork.api.parsing import parse_schedule_hierarchy
 from pytest_leapwork.emulator import EmulatorServer
 from pytest_leapwork.emulator.faults import Fault
 from pytest_leapwork.features.selection import item_names, select
