@@ -29,6 +29,14 @@ CONTROLLER_VARIABLES = ("LEAPWORK_CONTROLLER", "LEAPWORK_KEY", "LEAPWORK_CA_BUND
 #: Whether this pytest reads numbers from its native TOML configuration (``pytest.toml``):
 #: pytest 9.2 and later, whose ini settings can be a union of types.
 NATIVE_TOML_NUMBERS = tuple(int(p) for p in pytest.__version__.split(".")[:2]) >= (9, 2)
+#: An inner conftest that imports what a run needs before any test's timer starts: a 1 s
+#: pytest-timeout then falls on the runNow it is about, not on importing (and, in a fresh
+#: checkout, compiling) the modules a session loads when its first run is made.
+PRELOAD_CONFTEST = (
+    "import pytest_leapwork.api.client\n"
+    "import pytest_leapwork.runs.planning\n"
+    "import pytest_leapwork.runs.runner\n"
+)
 #: ``PYTEST_ADDOPTS`` of every inner pytest session: it keeps its own test order (the outer
 #: session runs in random order with pytest-randomly).
 INNER_ADDOPTS = "-p no:randomly"

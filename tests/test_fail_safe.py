@@ -19,6 +19,7 @@ import pytest_leapwork.runs.runner as runner_module
 from pytest_leapwork.emulator import EmulatorServer, Fault
 
 from .support import (
+    PRELOAD_CONFTEST,
     RunPytest,
     on_status,
     start_pytest,
@@ -162,6 +163,7 @@ def test_pytest_timeout_during_run_now_finds_and_stops_the_run(
             pass
         """
     )
+    pytester.makeconftest(PRELOAD_CONFTEST)
     result = run_pytest("--timeout=1", "--timeout-method=signal", subprocess=True)
     result.assert_outcomes(errors=1)
     [run] = emulator.runs

@@ -33,7 +33,7 @@ from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 from pytest_leapwork.runs.runner import RunRequest
 from pytest_leapwork.session import LeapworkSession
 
-from .support import FAST, SCENARIO
+from .support import FAST, PRELOAD_CONFTEST, SCENARIO
 
 pytestmark = pytest.mark.usefixtures("fast_backoff", "clean_environment")
 
@@ -423,6 +423,7 @@ def test_key_not_in_the_locals_when_pytest_timeout_fires_during_runnow(
     is never a frame holding the request's headers."""
     keyed_emulator.add_fault(Fault("run_now", action="slow", delay=4))
     pytester.makepyfile(SLOW_TRIGGER)
+    pytester.makeconftest(PRELOAD_CONFTEST)
     result = pytester.runpytest_subprocess(
         f"--leapwork-controller={keyed_emulator.url}",
         f"--leapwork-key={KEY}",
