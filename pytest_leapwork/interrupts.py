@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -69,15 +68,26 @@ class InterruptGuard:
         self._previous: dict[int, Any] = {}
         self._interrupts = 0
         self._finishing = False
+        #: The terminal's stderr, kept while pytest captures a test's output (fd 2 is then a
+        #: temporary file): the exit message must reach the terminal, not the capture.
+        self._terminal_fd: int | None = None
         #: Whether a SIGTERM ended the session.
         self.terminated = False
 
     def install(self) -> None:
+        """Called between pytest's captures (configure, end of collection): fd 2 is the terminal."""
         if not self._previous:
             self._previous = _take_over(self._on_signal, *self._signals)
+        if signal.SIGINT in self._previous and self._terminal_fd is None:
+            with contextlib.suppress(OSError):
+                self._terminal_fd = os.dup(2)
 
     def uninstall(self) -> None:
         _give_back(self._previous)
+        if self._terminal_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._terminal_fd)
+            self._terminal_fd = None
 
     def finishing(self) -> None:
         """The session is stopping its runs: a SIGTERM changes nothing, a Ctrl-C exits now."""
@@ -96,9 +106,14 @@ class InterruptGuard:
         left = [h for h in self._runs_in_flight() if not h.done]
         lines = ["\nleapwork: interrupted again, exiting now without stopping runs"]
         lines += [f"  still running: {h.schedule.title!r} run {h.run_id}" for h in left]
-        sys.stderr.write("\n".join(lines) + "\n")
-        sys.stderr.flush()
+        self._write_to_terminal("\n".join(lines) + "\n")
         os._exit(EXIT_INTERRUPTED)
+
+    def _write_to_terminal(self, text: str) -> None:
+        # os.write, not sys.stderr: the handler may have cut into a write on that very stream.
+        data = text.encode(errors="replace")
+        with contextlib.suppress(OSError):
+            os.write(self._terminal_fd if self._terminal_fd is not None else 2, data)
 
 
 def hide_handler_frame(error: BaseException) -> None:

@@ -279,3 +279,51 @@ def test_second_ctrl_c_exits_at_once(pytester: pytest.Pytester, emulator: Emulat
         assert process.returncode == pytest.ExitCode.INTERRUPTED, out
         assert all(r.stopped for r in emulator.runs)
     assert "Traceback" not in out
+
+
+INTERRUPTED_TWICE_WHILE_CAPTURED = """
+import os
+import signal
+import time
+
+import pytest
+
+def test_ctrl_c_twice_while_output_is_captured():
+    # Both Ctrl-Cs land while pytest captures this test's output (fd 2 is a temporary file).
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+
+@pytest.mark.leapwork_schedule("Slow")
+def test_waits():
+    pass
+"""
+
+
+def test_second_ctrl_c_during_a_captured_test_still_reaches_the_terminal(
+    pytester: pytest.Pytester, emulator: EmulatorServer
+) -> None:
+    """The exit message goes to the terminal, not to the capture that os._exit throws away."""
+    pytester.makepyfile(INTERRUPTED_TWICE_WHILE_CAPTURED)
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:randomly",
+            f"--leapwork-controller={emulator.url}",
+            f"--leapwork-key={emulator.access_key}",
+        ],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode == 130, process.stdout + process.stderr
+    assert "interrupted again, exiting now" in process.stderr
+    (run,) = emulator.runs  # triggered ahead, before the first test
+    assert f"still running: 'Slow' run {run.run_id}" in process.stderr
