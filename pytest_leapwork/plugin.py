@@ -97,7 +97,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION] = session
     if not keep_order(config):
         config.pluginmanager.register(MarkedLast(lambda item: ITEM_STATE in item.stash))
-    selection.register(config, session)  # --leapwork-select: items without test functions
+    # --leapwork-select: items without test functions, listed once for all xdist workers
+    selection.register(config, session, xdist.worker_input(config), xdist.runs_workers(config))
     artifacts.register(config, session)  # --leapwork-artifacts: failing flows' videos
     allure.register(config)  # with allure-pytest: flows as steps, evidence attached
     if xdist.is_worker(config):

@@ -34,16 +34,18 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 
 @pytest.fixture(autouse=True)
-def _no_random_order_in_inner_sessions(
+def _inner_sessions_environment(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Inner sessions keep their test order, in process, by pytester or by ``subprocess``.
+    """Inner sessions (in process, by pytester or by ``subprocess``) load the plugins they use
+    and keep their test order.
 
     Set in this process's environment, which every process a test starts inherits.
     """
     if "pytester" in request.fixturenames:
         request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when it starts
-    monkeypatch.setenv("PYTEST_ADDOPTS", support.INNER_ADDOPTS)
+    for name, value in support.INNER_ENV.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

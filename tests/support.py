@@ -37,9 +37,18 @@ PRELOAD_CONFTEST = (
     "import pytest_leapwork.runs.planning\n"
     "import pytest_leapwork.runs.runner\n"
 )
-#: ``PYTEST_ADDOPTS`` of every inner pytest session: it keeps its own test order (the outer
-#: session runs in random order with pytest-randomly).
-INNER_ADDOPTS = "-p no:randomly"
+#: ``PYTEST_ADDOPTS`` of every inner pytest session, whose plugins are not loaded from the
+#: installed entry points (``INNER_ENV``): this plugin, and the two that many of its tests
+#: use. Without pytest-randomly the inner session keeps its own test order. Loading every
+#: installed plugin costs a process 0.6 s of CPU (more than most inner sessions run), so a
+#: test that needs another one names it: ``-p allure_pytest.plugin``, ``-p pytest_html.plugin``.
+INNER_ADDOPTS = "-p pytest_leapwork.plugin -p xdist.plugin -p pytest_timeout"
+#: Plugins an inner session loads where its test uses them (see ``INNER_ADDOPTS``).
+WITH_HTML = ("-p", "pytest_metadata.plugin", "-p", "pytest_html.plugin")
+WITH_ALLURE = ("-p", "allure_pytest.plugin")
+WITH_RERUNFAILURES = ("-p", "pytest_rerunfailures")
+#: The environment of every inner pytest session (set for every test by conftest.py).
+INNER_ENV = {"PYTEST_ADDOPTS": INNER_ADDOPTS, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 class FakeClock:
@@ -131,7 +140,7 @@ def start_pytest(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_ADDOPTS": INNER_ADDOPTS},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **INNER_ENV},
         start_new_session=True,
     )
 

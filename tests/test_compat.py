@@ -8,7 +8,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer
 
-from .support import RunPytest
+from .support import WITH_RERUNFAILURES, RunPytest
 
 
 def test_rerunfailures_triggers_a_fresh_run_and_records_every_run_id(
@@ -23,7 +23,7 @@ def test_rerunfailures_triggers_a_fresh_run_and_records_every_run_id(
             pass
         """
     )
-    result = run_pytest("--reruns=2", "--junitxml=out.xml")
+    result = run_pytest(*WITH_RERUNFAILURES, "--reruns=2", "--junitxml=out.xml")
     result.assert_outcomes(failed=1)
     assert result.parseoutcomes()["rerun"] == 2
     assert len(emulator.runs) == 3
@@ -62,9 +62,7 @@ def test_random_order_changes_nothing(
     pytester: pytest.Pytester,
     run_pytest: RunPytest,
     emulator: EmulatorServer,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv("PYTEST_ADDOPTS")
     pytester.makepyfile(
         """
         import pytest

@@ -33,7 +33,7 @@ from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 from pytest_leapwork.runs.runner import RunRequest
 from pytest_leapwork.session import LeapworkSession
 
-from .support import FAST, PRELOAD_CONFTEST, SCENARIO
+from .support import FAST, PRELOAD_CONFTEST, SCENARIO, WITH_HTML
 
 pytestmark = pytest.mark.usefixtures("fast_backoff", "clean_environment")
 
@@ -133,7 +133,7 @@ def test_key_never_in_output_or_junit(
         monkeypatch.setenv("LEAPWORK_KEY", KEY)
     keyed_emulator.add_fault(Fault("run_item", status=503, times=2))  # retries in the log
     if HTML:
-        args.append("--html=report.html")
+        args += [*WITH_HTML, "--html=report.html"]
     result = pytester.runpytest(*args)
     result.assert_outcomes(passed=1, failed=3, errors=2)
     output = result.stdout.str() + result.stderr.str()

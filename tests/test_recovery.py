@@ -18,7 +18,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 
-from .support import FAST
+from .support import FAST, INNER_ENV
 
 SCENARIO = """
 [controller]
@@ -98,7 +98,7 @@ def session(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_ADDOPTS": "-p no:randomly"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **INNER_ENV},
         start_new_session=True,
     )
     processes.append(process)

@@ -18,7 +18,7 @@ import xmlschema
 
 from pytest_leapwork.emulator import EmulatorServer
 
-from .support import RunPytest
+from .support import WITH_HTML, RunPytest
 
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("data") / "junit-10.xsd"))
 
@@ -511,7 +511,9 @@ def test_html_report_shows_flows(
 ) -> None:
     pytest.importorskip("pytest_html")
     pytester.makepyfile(TWO_RUNS)
-    run_pytest("--html=report.html", "--self-contained-html").assert_outcomes(passed=1, failed=1)
+    run_pytest(*WITH_HTML, "--html=report.html", "--self-contained-html").assert_outcomes(
+        passed=1, failed=1
+    )
     page = (pytester.path / "report.html").read_text()
     for run in emulator.runs:
         assert run.run_id in page

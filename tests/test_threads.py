@@ -22,7 +22,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Fault, Scenario
 
-from .support import FAST
+from .support import FAST, INNER_ENV
 
 #: The issue's bound: the process ends this soon after printing its summary.
 EXIT_BOUND_SECONDS = 2.0
@@ -93,7 +93,7 @@ def start_pytest(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTEST_ADDOPTS": "-p no:randomly"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **INNER_ENV},
         start_new_session=True,
     )
     processes.append(process)

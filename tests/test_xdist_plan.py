@@ -11,7 +11,7 @@ from pytest_leapwork.emulator import EmulatorServer, Scenario
 from pytest_leapwork.xdist.controller import XdistController
 from pytest_leapwork.xdist.worker import XdistWorker
 
-from .support import RunPytest
+from .support import WITH_RERUNFAILURES, RunPytest
 
 SECONDS = 0.6
 
@@ -138,7 +138,7 @@ def test_a_rerun_of_a_marked_test_under_xdist_gets_a_new_run(
             assert False, leapwork_schedule.run_id
         """
     )
-    result = run_pytest("-n", "2", "--reruns=1", subprocess=True)
+    result = run_pytest("-n", "2", *WITH_RERUNFAILURES, "--reruns=1", subprocess=True)
     assert result.parseoutcomes() == {"failed": 1, "rerun": 1}
     assert len(emulator.runs) == 2
 

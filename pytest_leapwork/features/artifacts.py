@@ -38,6 +38,7 @@ from ..api.errors import LeapworkError, NotFound
 from ..api.models import VIDEO_EXTENSIONS, FlowResult, LeapworkRun
 from ..options import add_number_ini
 from ..reporting.junit_flows import attachment_lines, relative_path
+from ..reporting.other_plugins import PYTEST_HTML, is_active
 from ..reporting.records import RecordedRun
 from ..reporting.text import escape_controls
 from ..reports import REPORTING
@@ -315,7 +316,7 @@ class Artifacts:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         run = item.stash.get(RUN, None)
-        if call.when == "call" and run is not None and item.config.pluginmanager.hasplugin("html"):
+        if call.when == "call" and run is not None and is_active(item.config, PYTEST_HTML):
             add_html_links(item.config, report, run)
         return report
 

@@ -365,8 +365,17 @@ class SelectionXdist:
         node.workerinput[WORKER_SELECTION] = self._data
 
 
-def register(config: pytest.Config, session: LeapworkSession) -> None:
-    """Called from the plugin's configure: registers the selection when a pattern is given."""
+def register(
+    config: pytest.Config,
+    session: LeapworkSession,
+    worker_input: dict[str, Any] | None,
+    runs_workers: bool,
+) -> None:
+    """Called from the plugin's configure: registers the selection when a pattern is given.
+
+    ``worker_input`` is an xdist worker's (the listing comes in it); an xdist controller that
+    ``runs_workers`` lists the schedules once and hands them on.
+    """
     try:
         selection = resolve_selection(config)
     except SettingsError as exc:
@@ -376,7 +385,7 @@ def register(config: pytest.Config, session: LeapworkSession) -> None:
     # pytest would take ``leapwork::Title`` for a file path that does not exist.
     selection = replace(selection, named=take_named(config, NODE_NAME))
     config.stash[SELECTION] = selection
-    plugin = ScheduleSelection(session, getattr(config, "workerinput", None))
+    plugin = ScheduleSelection(session, worker_input)
     config.pluginmanager.register(plugin, "leapwork-selection")
-    if not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("xdist"):
+    if runs_workers:
         config.pluginmanager.register(SelectionXdist(plugin), "leapwork-selection-xdist")

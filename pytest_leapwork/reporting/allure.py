@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 
 from ..api.models import VIDEO_EXTENSIONS, FlowResult, LeapworkRun
+from .other_plugins import ALLURE_PYTEST, is_active
 
-#: The name allure-pytest's plugin module is registered under.
-ALLURE_PLUGIN = "allure_pytest"
 #: The name its listener is registered under, only with ``--alluredir``.
 ALLURE_LISTENER = "allure_listener"
 #: The Allure parameter that shows the run (excluded from Allure's history id: a RunId is new
@@ -117,5 +116,5 @@ def _attachment_type(path: str) -> dict[str, Any]:
 
 def register(config: pytest.Config) -> None:
     """Called from the plugin's configure, on xdist workers too (each writes its results)."""
-    if config.pluginmanager.has_plugin(ALLURE_PLUGIN):
+    if is_active(config, ALLURE_PYTEST):
         config.pluginmanager.register(AllureSteps(), "leapwork-allure")

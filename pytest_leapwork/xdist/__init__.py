@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .keys import is_worker, runs_workers
+from .keys import is_worker, runs_workers, worker_input
 
-__all__ = ["is_worker", "register_controller", "register_worker", "runs_workers"]
+__all__ = ["is_worker", "register_controller", "register_worker", "runs_workers", "worker_input"]
 
 
 def register_worker(config: Any, session: Any) -> None:

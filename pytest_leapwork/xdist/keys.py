@@ -26,6 +26,11 @@ def is_worker(config: Any) -> bool:
     return hasattr(config, "workerinput")
 
 
+def worker_input(config: Any) -> dict[str, Any] | None:
+    """An xdist worker's ``workerinput`` (what its controller gave it); None elsewhere."""
+    return getattr(config, "workerinput", None)
+
+
 def runs_workers(config: Any) -> bool:
     """Whether this process is an xdist controller that starts workers."""
     return not is_worker(config) and getattr(config.option, "dist", "no") != "no"

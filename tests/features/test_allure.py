@@ -15,7 +15,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer
 
-from ..support import RunPytest
+from ..support import WITH_ALLURE, RunPytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 TESTS = """
@@ -47,6 +47,7 @@ def test_flows_are_steps_with_status_duration_and_evidence(
 ) -> None:
     pytester.makepyfile(TESTS)
     result = run_pytest(
+        *WITH_ALLURE,
         "--alluredir=allure-results",
         "--leapwork-artifacts=evidence",
         "-n",
@@ -96,7 +97,9 @@ def test_without_artifacts_the_keyframes_are_attached_as_text(
     pytester: pytest.Pytester, run_pytest: RunPytest
 ) -> None:
     pytester.makepyfile(TESTS)
-    run_pytest("--alluredir=allure-results", subprocess=True).assert_outcomes(passed=1, failed=1)
+    run_pytest(*WITH_ALLURE, "--alluredir=allure-results", subprocess=True).assert_outcomes(
+        passed=1, failed=1
+    )
     render, export = allure_results(pytester.path / "allure-results")["test_reports"]["steps"]
     for step, status in [(render, "Failed"), (export, "Error")]:
         [attachment] = step["attachments"]
@@ -151,7 +154,7 @@ def test_the_documented_result_is_what_allure_gets(
     documented = json.loads((DOCS / "examples" / "ci" / "allure-result.json").read_text())
     pytester.makepyfile(TESTS)
     run_pytest(
-        "--alluredir=allure-results", "--leapwork-artifacts=evidence", subprocess=True
+        *WITH_ALLURE, "--alluredir=allure-results", "--leapwork-artifacts=evidence", subprocess=True
     ).assert_outcomes(passed=1, failed=1)
     real = allure_results(pytester.path / "allure-results")[documented["name"]]
 

@@ -17,7 +17,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Fault, Scenario
 
-from ..support import RunPytest
+from ..support import WITH_HTML, RunPytest
 
 FLOWS = 12
 SIGN_IN_PAGE = "<html><head><title>Sign in to the proxy</title></head><body>...</body></html>"
@@ -97,7 +97,7 @@ def test_a_page_answered_for_a_video_is_not_saved_as_one(
     )
     pytester.makepyfile(marked_tests(1))
     result = run_pytest(
-        "--leapwork-artifacts=evidence", "--html=report.html", "-rA", subprocess=True
+        "--leapwork-artifacts=evidence", *WITH_HTML, "--html=report.html", "-rA", subprocess=True
     )
     result.assert_outcomes(failed=1)
     [keyframes] = files_under(pytester.path / "evidence")

@@ -19,7 +19,7 @@ from pytest_leapwork.api.errors import ArtifactTooLarge, LeapworkError
 from pytest_leapwork.emulator import EmulatorServer
 from pytest_leapwork.emulator.faults import Fault
 
-from ..support import RunPytest
+from ..support import WITH_HTML, RunPytest
 
 #: A run item id, as the controller writes them (ids that are not GUIDs never enter a path).
 ITEM = "33333333-aaaa-4bbb-8ccc-000000000001"
@@ -49,6 +49,7 @@ def test_failing_flows_videos_and_keyframes_are_saved_and_linked(
     result = run_pytest(
         "--leapwork-artifacts=evidence",
         "--leapwork-junitxml=reports/flows.xml",
+        *WITH_HTML,
         "--html=reports/report.html",
         "-n",
         workers,

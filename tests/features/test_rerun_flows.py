@@ -18,7 +18,14 @@ import xmlschema
 from pytest_leapwork.emulator import EmulatorServer, load_scenario
 from pytest_leapwork.emulator.scenario import default_agent_id, default_flow_id
 
-from ..support import NATIVE_TOML_NUMBERS, RunPytest, start_pytest, wait_for_runs, wait_until
+from ..support import (
+    NATIVE_TOML_NUMBERS,
+    WITH_HTML,
+    RunPytest,
+    start_pytest,
+    wait_for_runs,
+    wait_until,
+)
 
 SCENARIO = Path(__file__).with_name("reruns.toml")
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).parents[1] / "data" / "junit-10.xsd"))
@@ -263,6 +270,7 @@ def test_artifacts_link_the_last_failing_attempt(
         "--leapwork-rerun-flows=2",
         "--leapwork-artifacts=evidence",
         "--leapwork-junitxml=reports/flows.xml",
+        *WITH_HTML,
         "--html=reports/report.html",
         "-n",
         workers,
