@@ -19,13 +19,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
 from . import config as cfg
 from . import xdist
-from .api.errors import LeapworkError
+from .api.errors import LeapworkError, VariableRejected
 from .api.models import LeapworkRun
 from .features import artifacts, listing, selection
 from .interrupts import hide_handler_frame
@@ -204,14 +205,18 @@ def leapwork_schedule(
         pytest.fail(str(state.error), pytrace=False)
     assert state.spec is not None
     problem: str | None = None
+    sent: Iterable[str] = ()
     try:
         run_request = build_request(item, state.spec, leapwork_variables)
+        sent = run_request.variables
         state.timeout = run_request.timeout
         handle = item.config.stash[SESSION].take(item.nodeid, run_request)
     except MarkerError as exc:
         problem = str(exc)
     except LeapworkError as exc:
         problem = f"{state.spec.described} could not be started: {exc}"
+        if isinstance(exc, VariableRejected):  # a selected test's: which lines gave them
+            problem += selection.refused_hint(item, sent)
     if problem is not None:  # failed outside the except block: no chained traceback
         state.not_started = problem
         pytest.fail(problem, pytrace=False)

@@ -544,8 +544,44 @@ CASES: dict[str, list[Case]] = {
     "--leapwork-var that is not NAME=VALUE": [
         Case(
             USAGE,
-            ("*--leapwork-var option: 'URL' is not NAME=VALUE*",),
+            ("*--leapwork-var option: 'URL' is not NAME=VALUE (or PATTERN:NAME=VALUE)*",),
             args=("--leapwork-select=Checkout", "--leapwork-var=URL"),
+        ),
+    ],
+    "--leapwork-var with an empty pattern": [
+        Case(
+            USAGE,
+            (
+                "*--leapwork-var option ':URL=x': the pattern before ':' is empty; write "
+                "PATTERN:NAME=VALUE for the schedules PATTERN matches, or NAME=VALUE for every "
+                "selected schedule*",
+            ),
+            args=("--leapwork-select=Checkout", "--leapwork-var=:URL=x"),
+        ),
+    ],
+    "--leapwork-var whose pattern matches no schedule": [
+        Case(
+            COLLECTION,
+            (
+                "leapwork: --leapwork-var option 'Smok:URL=x': the pattern 'Smok' matches no "
+                "schedule on the controller, so its variable would reach none (run `pytest "
+                "--leapwork-schedules` to list them)",
+            ),
+            args=("--leapwork-select=Checkout", "--leapwork-var=Smok:URL=x"),
+        ),
+    ],
+    "a variable a selected schedule does not declare": [
+        Case(
+            ERROR,
+            (
+                "*'Checkout' could not be started: PUT /schedules/{id}/runNow answered HTTP 400 "
+                "(*; variables sent: Browser; the controller refused one of them and does not "
+                "say which; Browser is given to every selected schedule (a --leapwork-var or "
+                "leapwork_vars line without a pattern): give a variable only to the schedules "
+                "that declare it, as PATTERN:NAME=VALUE",
+            ),
+            module="",  # the selected schedule's test only
+            args=("--leapwork-select=Checkout", "--leapwork-var=Browser=chrome"),
         ),
     ],
     "--leapwork-var without --leapwork-select": [

@@ -9,11 +9,12 @@ import pytest
 from pytest_leapwork.api.client import LeapworkClient
 from pytest_leapwork.api.errors import (
     ControllerUnreachable,
+    NotFound,
     ScheduleAmbiguous,
     ScheduleDisabled,
     ScheduleNotFound,
 )
-from pytest_leapwork.api.models import Schedule
+from pytest_leapwork.api.models import PlacedSchedule, Schedule
 from pytest_leapwork.runs.schedules import ScheduleDirectory, looks_like_id
 
 UAT_ID = "587d3239-5ccb-402f-a1d1-46d907bd6eaa"
@@ -24,16 +25,25 @@ DUP_B = "aaaaaaaa-0000-0000-0000-000000000002"
 
 
 class FakeClient:
-    """Stands in for LeapworkClient: answers list_schedules from a script of lists."""
+    """Stands in for LeapworkClient: answers list_schedules from a script of lists, and
+    schedule_hierarchy with the tree given (404, as a controller without one, if none)."""
 
-    def __init__(self, *answers: list[Schedule]) -> None:
+    def __init__(self, *answers: list[Schedule], tree: list[PlacedSchedule] | None = None) -> None:
         self.answers = list(answers)
         self.calls = 0
+        self.tree = tree
+        self.tree_calls = 0
 
     def list_schedules(self, within: float | None = None) -> list[Schedule]:
         answer = self.answers[min(self.calls, len(self.answers) - 1)]
         self.calls += 1
         return list(answer)
+
+    def schedule_hierarchy(self, within: float | None = None) -> list[PlacedSchedule]:
+        self.tree_calls += 1
+        if self.tree is None:
+            raise NotFound(404, "GET /schedules/hierarchy", "")
+        return list(self.tree)
 
 
 def directory(*answers: list[Schedule]) -> tuple[ScheduleDirectory, FakeClient]:
@@ -285,3 +295,133 @@ def test_a_second_look_that_fails_keeps_the_list_read_before() -> None:
     with pytest.raises(ScheduleNotFound):
         flaky.resolve("Smok")  # a miss: looked at again, which fails
     assert flaky.resolve("Smoke").title == "Smoke"
+
+
+# -- a folder path: the same title in two folders --------------------------------------------
+
+SMOKE_LOGIN = Schedule(DUP_A, "Login")
+STAGING_LOGIN = Schedule(DUP_B, "Login")
+TREE = [
+    PlacedSchedule(SMOKE_LOGIN, ("Regression", "Smoke")),
+    PlacedSchedule(STAGING_LOGIN, ("Staging",)),
+    PlacedSchedule(Schedule(UAT_ID, "UAT"), ()),
+    PlacedSchedule(
+        Schedule(TEMP_ID, "Login", True, "TemporaryScheduleInfo"), ("Regression", "Smoke")
+    ),
+]
+
+
+def in_folders(tree: list[PlacedSchedule] | None = TREE) -> tuple[ScheduleDirectory, FakeClient]:
+    client = FakeClient([p.schedule for p in TREE], tree=tree)
+    return ScheduleDirectory(cast(LeapworkClient, client)), client
+
+
+def test_a_folder_path_names_one_of_two_schedules_sharing_a_title() -> None:
+    found, client = in_folders()
+    assert found.resolve("Regression/Smoke/Login") == SMOKE_LOGIN
+    assert found.resolve("Staging/Login") == STAGING_LOGIN
+    assert client.tree_calls == 1  # the tree is read once, when a path first needs it
+
+
+def test_a_title_or_id_never_reads_the_tree() -> None:
+    found, client = in_folders()
+    found.resolve("UAT")
+    found.resolve(DUP_A.upper())
+    assert client.tree_calls == 0
+
+
+def test_an_exact_title_with_a_slash_comes_before_a_folder_path() -> None:
+    titled = Schedule(NIGHT_ID, "Staging/Login")
+    client = FakeClient([*[p.schedule for p in TREE], titled], tree=TREE)
+    found = ScheduleDirectory(cast(LeapworkClient, client))
+    assert found.resolve("Staging/Login") == titled
+    assert client.tree_calls == 0
+
+
+def test_a_title_two_enabled_schedules_share_lists_each_ids_folder() -> None:
+    found, _ = in_folders()
+    with pytest.raises(ScheduleAmbiguous) as info:
+        found.resolve("Login")
+    assert str(info.value) == (
+        f"2 enabled schedules are titled 'Login' (ids {DUP_A} in Regression/Smoke, {DUP_B} in "
+        "Staging); name the one to run by its id or its folder path ('Regression/Smoke/Login' "
+        "or 'Staging/Login')"
+    )
+
+
+def test_without_the_tree_the_ambiguity_lists_the_ids_alone() -> None:
+    found, _ = in_folders(tree=None)
+    with pytest.raises(ScheduleAmbiguous) as info:
+        found.resolve("Login")
+    assert str(info.value) == (
+        f"2 enabled schedules are titled 'Login' (ids {DUP_A}, {DUP_B}); name the one to run "
+        "by its id"
+    )
+
+
+def test_one_folder_path_two_enabled_schedules_asks_for_the_id() -> None:
+    twins = [PlacedSchedule(Schedule(i, "T"), ("F",)) for i in (DUP_A, DUP_B)]
+    client = FakeClient([Schedule(UAT_ID, "UAT")], tree=twins)
+    found = ScheduleDirectory(cast(LeapworkClient, client))
+    with pytest.raises(ScheduleAmbiguous) as info:
+        found.resolve("F/T")
+    assert str(info.value) == (
+        f"2 enabled schedules have the folder path 'F/T' (ids {DUP_A} in F, {DUP_B} in F); "
+        "name the one to run by its id"
+    )
+
+
+def test_a_folder_path_of_a_disabled_schedule() -> None:
+    off = Schedule(UAT_ID, "Nightly", enabled=False)
+    client = FakeClient([off], tree=[PlacedSchedule(off, ("Regression",))])
+    with pytest.raises(ScheduleDisabled):
+        ScheduleDirectory(cast(LeapworkClient, client)).resolve("Regression/Nightly")
+
+
+def test_an_unknown_folder_path_suggests_close_paths() -> None:
+    found, client = in_folders()
+    with pytest.raises(ScheduleNotFound) as info:
+        found.resolve("Regression/Smok/Login")
+    assert str(info.value) == (
+        "no schedule titled 'Regression/Smok/Login' or at that folder path on the controller; "
+        "did you mean 'Regression/Smoke/Login'?"
+    )
+    assert client.tree_calls == 2  # looked at again, as a title is
+
+
+def test_a_folder_path_where_the_controller_has_no_tree() -> None:
+    found, client = in_folders(tree=None)
+    with pytest.raises(ScheduleNotFound) as info:
+        found.resolve("Staging/Login")
+    assert str(info.value) == (
+        "no schedule titled 'Staging/Login' on the controller; a folder path needs the schedule "
+        "tree, and this controller does not list folders (it has no GET /schedules/hierarchy): "
+        "name the schedule by its title or id"
+    )
+    assert client.tree_calls == 1  # not asked again
+
+
+def test_a_primed_tree_is_not_read_again() -> None:
+    found, client = in_folders()
+    found.prime([p.schedule for p in TREE], TREE)
+    assert found.resolve("Staging/Login") == STAGING_LOGIN
+    assert (client.calls, client.tree_calls) == (0, 0)
+
+
+def test_a_tree_that_cannot_be_read_is_said_and_not_asked_for_again() -> None:
+    class TreeDown(FakeClient):
+        def schedule_hierarchy(self, within: float | None = None) -> list[PlacedSchedule]:
+            self.tree_calls += 1
+            raise ControllerUnreachable("GET /schedules/hierarchy: cannot reach the controller")
+
+    client = TreeDown([p.schedule for p in TREE])
+    found = ScheduleDirectory(cast(LeapworkClient, client))
+    with pytest.raises(ScheduleAmbiguous) as info:
+        found.resolve("Login")  # the ambiguity still says what it can
+    assert "name the one to run by its id" in str(info.value)
+    with pytest.raises(ScheduleNotFound) as info2:
+        found.resolve("Staging/Login")
+    assert "and the folders could not be read: GET /schedules/hierarchy: cannot reach" in str(
+        info2.value
+    )
+    assert client.tree_calls == 1

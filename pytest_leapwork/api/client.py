@@ -273,23 +273,35 @@ class LeapworkClient:
         self, message: str, body: str, schedule_id: str, variables: Mapping[str, str]
     ) -> str:
         """A runNow 400 to variables sent: those sent, the one the controller names (if it
-        does) and those the schedule declares (where the controller lists them)."""
+        does) and those the schedule declares (where the controller lists them); where
+        neither says which, that the controller refused one of those sent. Never probed by
+        sending runNow again: a second runNow could start a run."""
         names = list(variables)
         text = f"{message}; variables sent: {', '.join(names)}"
-        named = [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", body, re.I)]
+        # The controller's stock answer names no variable; its words ("name", "request")
+        # must not pass for one.
+        own = re.sub(re.escape(STOCK_VARIABLE_REFUSAL), "", body, flags=re.I)
+        named = [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", own, re.I)]
         if named:
             text += f"; the controller names {', '.join(repr(n) for n in named)}"
         try:
             declared = self.declared_variables(schedule_id)
         except LeapworkError:
             declared = None
+        undeclared: list[str] = []
         if declared is not None:
             known = {d.lower() for d in declared}
             undeclared = [n for n in names if n.lower() not in known]
             if undeclared:
                 text += f"; not declared: {', '.join(repr(n) for n in undeclared)}"
             text += f"; the schedule declares {', '.join(declared) or 'no variables'}"
+        if not named and not undeclared:
+            text += "; the controller refused one of them and does not say which"
         return text
+
+
+#: What a controller answers a runNow with a variable its schedule does not declare (HTTP 400).
+STOCK_VARIABLE_REFUSAL = "Variable name is invalid or variable with such name is already in request"
 
 
 def _segment(value: str, what: str) -> str:

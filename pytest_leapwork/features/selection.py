@@ -4,8 +4,9 @@ The controller's schedule tree is listed once per session (``GET /schedules/hier
 request; under pytest-xdist the xdist controller lists it and hands it to the workers, so they
 all collect the same items). Each enabled, non-temporary schedule whose title or folder path
 (``Folder/Sub/Title``) matches a pattern becomes an item under a ``leapwork`` node, marked
-``leapwork_schedule(<id>, variables=<--leapwork-var>)``: from there on it is a marked test like
-any other (triggered ahead, RunId in JUnit, reports, stops, xdist), and ``-k``, ``--lf`` and
+``leapwork_schedule(<title or id>, variables=<its --leapwork-var lines>)`` (scoped_vars.py
+says which lines reach which schedule): from there on it is a marked test like any other
+(triggered ahead, RunId in JUnit, reports, stops, xdist), and ``-k``, ``--lf`` and
 ``--collect-only`` see it.
 """
 
@@ -22,9 +23,11 @@ import pytest
 from ..api.errors import LeapworkError, MethodNotAllowed, NotFound
 from ..api.models import PlacedSchedule, Schedule
 from ..config import SettingsError
-from ..marker import MARKER, MarkerError, check_variable_name
+from ..marker import MARKER
 from ..runs.schedules import looks_like_id
+from . import scoped_vars
 from .node_ids import round_trip_id, take_named
+from .scoped_vars import VariableLine, matches
 
 if TYPE_CHECKING:
     from ..session import LeapworkSession
@@ -34,8 +37,9 @@ HELP_SELECT = (
     "this fnmatch pattern; repeatable (ini leapwork_select, one pattern a line)"
 )
 HELP_VAR = (
-    "NAME=VALUE: a variable of the schedules --leapwork-select adds; repeatable "
-    "(ini leapwork_vars, one NAME=VALUE a line)"
+    "NAME=VALUE: a variable of every schedule --leapwork-select adds, or PATTERN:NAME=VALUE: "
+    "of those whose title or folder path matches PATTERN; repeatable (ini leapwork_vars, one "
+    "a line)"
 )
 #: The node the selected schedules are collected under; ``-k leapwork`` selects them all.
 NODE_NAME = "leapwork"
@@ -64,13 +68,14 @@ class Selection:
     """The patterns and variables of one session, resolved from the command line and ini."""
 
     patterns: tuple[str, ...]
-    variables: dict[str, str]
+    #: The ini file's ``leapwork_vars`` lines, then the command line's ``--leapwork-var``.
+    variables: tuple[VariableLine, ...]
     #: Selected tests named on the command line (``leapwork::Title``): only these run.
     named: tuple[str, ...] = ()
 
 
 def resolve_selection(config: pytest.Config) -> Selection:
-    """Command-line patterns replace the ini's; variables merge by name, the command line wins."""
+    """Command-line patterns replace the ini's; variable lines follow the ini's (later wins)."""
     cli_patterns = config.getoption("leapwork_select") or []
     cli_vars = config.getoption("leapwork_var") or []
     patterns = _patterns(cli_patterns, "--leapwork-select option") or _patterns(
@@ -82,9 +87,11 @@ def resolve_selection(config: pytest.Config) -> Selection:
             "but no --leapwork-select pattern is given (marked tests take variables= on the "
             "marker)"
         )
-    variables = parse_variables(config.getini("leapwork_vars"), "leapwork_vars ini setting")
-    variables.update(parse_variables(cli_vars, "--leapwork-var option"))
-    return Selection(tuple(patterns), variables)
+    variables = [
+        *scoped_vars.parse_lines(config.getini("leapwork_vars"), scoped_vars.INI),
+        *scoped_vars.parse_lines(cli_vars, scoped_vars.COMMAND_LINE),
+    ]
+    return Selection(tuple(patterns), tuple(variables))
 
 
 def _patterns(values: Iterable[str], source: str) -> list[str]:
@@ -94,22 +101,6 @@ def _patterns(values: Iterable[str], source: str) -> list[str]:
             raise SettingsError(f"{source}: a pattern is empty; give a title or Folder/* pattern")
         patterns.append(value.strip())
     return patterns
-
-
-def parse_variables(lines: Iterable[str], source: str) -> dict[str, str]:
-    """``NAME=VALUE`` lines as variables; the value is everything after the first ``=``."""
-    variables: dict[str, str] = {}
-    for line in lines:
-        name, equals, value = line.partition("=")
-        name = name.strip()
-        if not equals:
-            raise SettingsError(f"{source}: {line!r} is not NAME=VALUE")
-        try:
-            check_variable_name(name, source)
-        except MarkerError as exc:
-            raise SettingsError(str(exc)) from None
-        variables[name] = value
-    return variables
 
 
 # -- which schedules ------------------------------------------------------------------------
@@ -122,11 +113,6 @@ class Listing:
     schedules: list[PlacedSchedule]
     #: False where the controller has no tree endpoint: patterns then see titles only.
     folders: bool = True
-
-
-def list_schedules(session: LeapworkSession) -> list[PlacedSchedule]:
-    """The controller's schedule tree; its flat list where a controller has no tree endpoint."""
-    return read_listing(session).schedules
 
 
 def read_listing(session: LeapworkSession) -> Listing:
@@ -145,10 +131,10 @@ def select(
     candidates = [p for p in placed if not p.schedule.is_temporary]
     chosen: dict[str, PlacedSchedule] = {}
     for pattern in patterns:
-        matches = [p for p in candidates if _matches(p, pattern)]
-        enabled = [p for p in matches if p.schedule.enabled]
+        matched = [p for p in candidates if matches(p, pattern)]
+        enabled = [p for p in matched if p.schedule.enabled]
         if not enabled:
-            message = _no_match_message(pattern, matches, candidates)
+            message = _no_match_message(pattern, matched, candidates)
             if not folders and "/" in pattern:
                 # Without the tree a folder pattern can never match: say so, not "no schedule".
                 message = (
@@ -163,18 +149,12 @@ def select(
     return sorted(chosen.values(), key=lambda p: (p.path, p.schedule.id))
 
 
-def _matches(placed: PlacedSchedule, pattern: str) -> bool:
-    return fnmatch.fnmatchcase(placed.schedule.title, pattern) or fnmatch.fnmatchcase(
-        placed.path, pattern
-    )
-
-
 def _no_match_message(
-    pattern: str, matches: list[PlacedSchedule], candidates: list[PlacedSchedule]
+    pattern: str, matched: list[PlacedSchedule], candidates: list[PlacedSchedule]
 ) -> str:
     message = f"--leapwork-select {pattern!r} matches no enabled schedule on the controller"
-    if matches:
-        disabled = ", ".join(repr(p.path) for p in matches[:5])
+    if matched:
+        disabled = ", ".join(repr(p.path) for p in matched[:5])
         return f"{message} (disabled: {disabled})"
     lowered = pattern.lower()
     by_case = [
@@ -187,6 +167,42 @@ def _no_match_message(
         shown = ", ".join(repr(p.path) for p in by_case[:5])
         return f"{message}; patterns are case-sensitive: did you mean {shown}?"
     return f"{message} (run `pytest --leapwork-schedules` to list them)"
+
+
+def check_scopes(lines: Sequence[VariableLine], listing: Listing) -> None:
+    """A scoped variable line whose pattern matches no schedule at all is a typo: say so."""
+    line = scoped_vars.scope_matching_nothing(lines, listing.schedules)
+    if line is None or line.pattern is None:
+        return
+    message = (
+        f"{line.shown}: the pattern {line.pattern!r} matches no schedule on the controller, "
+        "so its variable would reach none"
+    )
+    if not listing.folders and "/" in line.pattern:
+        message += (
+            "; this controller does not list folders (it has no GET /schedules/hierarchy), so "
+            "patterns match schedule titles only"
+        )
+    else:
+        message += " (run `pytest --leapwork-schedules` to list them)"
+    raise SelectionError(message)
+
+
+def refused_hint(item: pytest.Item, sent: Iterable[str]) -> str:
+    """What to add to a selected test's error when the controller refused its variables
+    (HTTP 400): those an unscoped line gave it, and how to give them to fewer schedules."""
+    selection = item.config.stash.get(SELECTION, None)
+    if not isinstance(item, SelectedSchedule) or selection is None:
+        return ""
+    names = scoped_vars.unscoped_names(item.placed, selection.variables, sent)
+    if not names:
+        return ""
+    verb = "is" if len(names) == 1 else "are"
+    return (
+        f"; {', '.join(names)} {verb} given to every selected schedule (a --leapwork-var or "
+        "leapwork_vars line without a pattern): give a variable only to the schedules that "
+        "declare it, as PATTERN:NAME=VALUE"
+    )
 
 
 def item_names(selected: Sequence[PlacedSchedule]) -> list[str]:
@@ -277,12 +293,14 @@ class LeapworkSelection(pytest.Collector):
         selection: Selection = self.config.stash[SELECTION]
         listing = self._listing()
         selected = select(listing.schedules, selection.patterns, listing.folders)
+        check_scopes(selection.variables, listing)
         items: list[pytest.Item] = []
         for name, placed in zip(item_names(selected), selected, strict=True):
             named_by = reference(placed, listing.schedules)
+            variables = scoped_vars.variables_for(placed, selection.variables)
             item = SelectedSchedule.from_parent(self, name=name, callobj=_run_selected_schedule)
             item.placed = placed
-            item.add_marker(getattr(pytest.mark, MARKER)(named_by, variables=selection.variables))
+            item.add_marker(getattr(pytest.mark, MARKER)(named_by, variables=variables))
             items.append(item)
         if selection.named:
             items = _only_named(items, selection.named)
@@ -329,8 +347,12 @@ class ScheduleSelection:
                 self._listed = Listing(from_data(handed["schedules"]), handed["folders"])
             else:
                 self._listed = read_listing(self.session)
-            # The selected tests name their schedules by id: resolve them from this listing.
-            self.session.runner.schedules.prime([p.schedule for p in self._listed.schedules])
+            # The selected tests name their schedules by id: resolve them from this listing
+            # (and a marker's folder path from this tree, where it is one).
+            listed = self._listed
+            self.session.runner.schedules.prime(
+                [p.schedule for p in listed.schedules], listed.schedules if listed.folders else None
+            )
         return self._listed
 
     def worker_data(self) -> dict[str, Any]:

@@ -29,8 +29,17 @@ def test_the_select_ini_collects_and_runs_what_the_page_shows(
     assert shown is not None
     result.stdout.fnmatch_lines(shown.group(1).splitlines())
 
-    result = pytester.runpytest("-c", ini, f"--leapwork-emulator={scenario}", "-k", "Smoke", *QUIET)
-    result.assert_outcomes(passed=1, deselected=1)
+    # Each schedule gets the variables its lines scope to it: Smoke Login URL and Browser,
+    # Checkout (which declares none) none, so neither refuses its run.
+    result = pytester.runpytest("-c", ini, f"--leapwork-emulator={scenario}", *QUIET)
+    result.assert_outcomes(passed=2)
+
+    if scenario == "demo":  # the page's listing shows the demo's ids
+        listed = re.search(r"--leapwork-schedules\n((?:[^$`].*\n)+)```", PAGE)
+        assert listed is not None
+        result = pytester.runpytest("-c", ini, "--leapwork-emulator", "--leapwork-schedules")
+        assert result.ret == pytest.ExitCode.OK
+        assert result.outlines == listed.group(1).splitlines()
 
 
 def test_the_artifacts_command_saves_and_links_as_the_page_shows(

@@ -19,6 +19,7 @@ from .support import BROKEN
 LOGIN = "22222222-aaaa-4bbb-8ccc-000000000001"
 CHECKOUT = "22222222-aaaa-4bbb-8ccc-000000000002"
 REPORTS = "22222222-aaaa-4bbb-8ccc-000000000003"
+STAGING_LOGIN = "22222222-aaaa-4bbb-8ccc-000000000004"
 
 
 def test_collect_only_lists_the_selected_schedules_with_one_listing(
@@ -48,12 +49,13 @@ def test_collect_only_lists_the_selected_schedules_with_one_listing(
 def test_selected_schedules_run_as_marked_tests(
     pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, workers: str
 ) -> None:
-    """Folder and title patterns, variables, outcomes, RunIds in JUnit; one listing with xdist."""
+    """Folder and title patterns, variables (scoped to a pattern or not), outcomes, RunIds in
+    JUnit; one listing with xdist."""
     result = run_pytest(
         "--leapwork-select=Regression/Smoke/*",
         "--leapwork-select=Check*",
-        f"--leapwork-var=URL={BROKEN}",
-        "--leapwork-var=Browser=a=b",  # the value is everything after the first '='
+        f"--leapwork-var=Regression/Smoke/*:URL={BROKEN}",  # Login's only
+        "--leapwork-var=Browser=a=b",  # every selected schedule's; the value is all after '='
         "--junitxml=out.xml",
         "-n",
         workers,
@@ -64,10 +66,7 @@ def test_selected_schedules_run_as_marked_tests(
         ["FAILED leapwork::Login - Failed: Log In: Failed at 'Click Login'*"]
     )
     variables = {run.schedule_id: run.variables for run in emulator.runs}
-    assert variables == {
-        LOGIN: {"URL": BROKEN, "Browser": "a=b"},
-        CHECKOUT: {"URL": BROKEN, "Browser": "a=b"},
-    }
+    assert variables == {LOGIN: {"URL": BROKEN, "Browser": "a=b"}, CHECKOUT: {"Browser": "a=b"}}
     assert emulator.count_requests("schedules_hierarchy") == 1
     assert emulator.count_requests("schedules") == 0  # runs resolve from that one listing
     cases = {
@@ -284,8 +283,13 @@ def test_a_variable_a_selected_schedule_does_not_declare_is_its_setup_error(
     result.stdout.fnmatch_lines(
         [
             "*ERROR at setup of leapwork schedule Regression/Smoke/Login*",
+            # The emulator's 400, as the controller's, does not say which variable it refused.
             f"*Leapwork schedule '{LOGIN}' could not be started: PUT /schedules/{{id}}/runNow "
-            "answered HTTP 400*",
+            "answered HTTP 400 (*): Variable name is invalid or variable with such name is "
+            "already in request; variables sent: Env; the controller refused one of them and "
+            "does not say which; Env is given to every selected schedule (a --leapwork-var or "
+            "leapwork_vars line without a pattern): give a variable only to the schedules that "
+            "declare it, as PATTERN:NAME=VALUE",
         ]
     )
 
@@ -303,3 +307,58 @@ def test_hooks_see_the_title_of_a_selected_schedule(
     run_pytest("--leapwork-select=Checkout", "--leapwork-select=Regression/Smoke/*")
     variables = {run.schedule_id: run.variables for run in emulator.runs}
     assert variables == {CHECKOUT: {"Browser": "edge"}, LOGIN: {"Browser": LOGIN}}
+
+
+def test_listing_with_a_selection_shows_what_would_run_with_its_variables(
+    pytester: pytest.Pytester, controller_args: list[str], emulator: EmulatorServer
+) -> None:
+    result = pytester.runpytest(
+        *controller_args,
+        "--leapwork-schedules",
+        "--leapwork-select=Regression/*",
+        f"--leapwork-var=Regression/Smoke/*:URL={BROKEN}",
+        "--leapwork-var=Browser=edge",
+    )
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "title  *folder  *id  *variables",
+            f"Checkout  *Regression/Shop  *{CHECKOUT}  Browser=edge",
+            f"Reports  *Regression/Shop  *{REPORTS}  Browser=edge",
+            f"Login  *Regression/Smoke  *{LOGIN}  Browser=edge, URL={BROKEN}",
+            "3 of 6 schedules selected by 'Regression/*'",
+        ]
+    )
+    assert "Old Suite" not in result.stdout.str()  # disabled: it would not run
+    assert "Staging" not in result.stdout.str()
+    assert not emulator.runs
+
+
+def test_a_marker_names_a_schedule_by_its_folder_path(
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+) -> None:
+    """Two schedules are titled Login: the path names one; the title alone says where each is."""
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.leapwork_schedule("Regression/Smoke/Login", variables={{"URL": "https://a"}})
+        def test_by_path(leapwork_schedule):
+            assert leapwork_schedule.schedule_id == "{LOGIN}"
+
+        @pytest.mark.leapwork_schedule("Login")
+        def test_by_title():
+            pass
+        """
+    )
+    result = run_pytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"*2 enabled schedules are titled 'Login' (ids {LOGIN} in Regression/Smoke, "
+            f"{STAGING_LOGIN} in Staging); name the one to run by its id or its folder path "
+            "('Regression/Smoke/Login' or 'Staging/Login')*"
+        ]
+    )
+    assert [run.schedule_id for run in emulator.runs] == [LOGIN]
+    assert emulator.count_requests("schedules_hierarchy") == 1
