@@ -26,6 +26,8 @@ from .support import FakeClock
 
 pytest_plugins = ["pytester"]
 
+support.keep_bytecode_outside_the_checkout()  # before pytest imports the test modules
+
 # Tests send real SIGINTs to the pytest processes they start. A shell that starts this suite
 # as a background job has it ignore SIGINT, which child processes inherit; a handler they do
 # not inherit (exec resets it), so they take Ctrl-C as a terminal's pytest would.
