@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import select
-import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,7 +13,7 @@ import xmlschema
 
 from pytest_leapwork.emulator import EmulatorServer
 
-from .support import RunPytest
+from .support import RunPytest, leapwork_section, run_in_pty
 
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("data") / "junit-10.xsd"))
 
@@ -55,14 +50,6 @@ def test_summary_section_lists_every_run(
             f"*test_login?broken?*Smoke Login*{runs['https://broken.example.com']}*failed*1/1/2*",
         ]
     )
-
-
-def leapwork_section(output: str) -> list[str]:
-    """The lines of the ``leapwork runs`` summary section."""
-    lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if "= leapwork runs =" in line)
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("==", "--")))
-    return lines[start + 1 : end]
 
 
 WIDE_VARIABLES = """
@@ -518,38 +505,6 @@ def test_html_report_shows_flows(
     assert "Open Browser" in page
 
 
-def _run_in_pty(args: list[str], cwd: Path, seconds: float = 30) -> str:
-    """Run a command on a pseudo-terminal and return everything it drew."""
-    master, slave = pty.openpty()
-    process = subprocess.Popen(
-        args,
-        cwd=cwd,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        close_fds=True,
-        env={**os.environ, "TERM": "xterm", "COLUMNS": "120"},
-    )
-    os.close(slave)
-    chunks = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif process.poll() is not None:
-            break
-    process.wait(timeout=10)
-    os.close(master)
-    return b"".join(chunks).decode("utf-8", "replace")
-
-
 PROGRESS_TEST = """
 import pytest
 
@@ -563,7 +518,7 @@ def test_progress_is_drawn_in_place_on_a_terminal(
     pytester: pytest.Pytester, controller_args: list[str]
 ) -> None:
     pytester.makepyfile(PROGRESS_TEST)
-    screen = _run_in_pty(
+    screen = run_in_pty(
         [
             sys.executable,
             "-m",
@@ -585,7 +540,7 @@ def test_progress_is_drawn_in_place_on_a_terminal(
 
 def test_progress_is_silent_with_q(pytester: pytest.Pytester, controller_args: list[str]) -> None:
     pytester.makepyfile(PROGRESS_TEST)
-    screen = _run_in_pty(
+    screen = run_in_pty(
         [
             sys.executable,
             "-m",
