@@ -37,19 +37,22 @@ def test_summary_section_lists_every_run(
     emulator: EmulatorServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """With -v every run is a row, the failing ones first (by default the passed runs are
+    one line counting them: ``test_reports_published.py``)."""
     monkeypatch.setenv("COLUMNS", "250")
     pytester.makepyfile(TWO_RUNS)
-    result = run_pytest()
+    result = run_pytest("-v")
     result.assert_outcomes(passed=1, failed=1)
     runs = {r.variables["URL"]: r.run_id for r in emulator.runs}
     result.stdout.fnmatch_lines(
         [
             "*= leapwork runs =*",
             "test *schedule*run*result*flows p/f/t*time*variables",
-            f"*test_login?ok?*Smoke Login*{runs['https://ok.example.com']}*passed*2/0/2*URL=https://ok.example.com*",
             f"*test_login?broken?*Smoke Login*{runs['https://broken.example.com']}*failed*1/1/2*",
+            f"*test_login?ok?*Smoke Login*{runs['https://ok.example.com']}*passed*2/0/2*URL=https://ok.example.com*",
         ]
     )
+    assert "passed run (-v lists" not in result.stdout.str()
 
 
 WIDE_VARIABLES = """
@@ -74,18 +77,18 @@ def test_summary_fits_the_terminal_width(
     monkeypatch: pytest.MonkeyPatch,
     columns: int,
 ) -> None:
-    """The variables are cut or wrapped to the terminal's width; the RunId is never cut."""
+    """The variables are cut or wrapped to the terminal's width; the RunId is never cut; a
+    test id wider than the terminal is wrapped."""
     monkeypatch.setenv("COLUMNS", str(columns))
     pytester.makepyfile(WIDE_VARIABLES)
-    result = run_pytest()
+    result = run_pytest("-v")  # the run passes: -v lists it
     result.assert_outcomes(passed=1)
     [run] = emulator.runs
     section = leapwork_section(result.stdout.str())
     text = "\n".join(section)
     test_id = "test_wide[a-rather-long-parametrization-id-that-makes-the-test-column-wide]"
-    assert test_id in text
-    # Every line fits, but a test id longer than the terminal on a line of its own.
-    assert all(len(line) <= columns for line in section if test_id not in line), text
+    assert test_id in "".join(line.strip() for line in section)
+    assert all(len(line) <= columns for line in section), text
     assert any(run.run_id in line for line in section)
     if columns == 500:
         assert "Note=" + "n" * 60 in text  # everything fits: nothing cut
@@ -154,6 +157,7 @@ def test_every_triggered_run_is_reported_after_x(
     )
     result = run_pytest(
         "-x",
+        "-v",  # the table lists the passed runs too
         "-n",
         workers,
         "--leapwork-junitxml=flows.xml",
