@@ -521,6 +521,8 @@ def test_wait():
 def test_progress_is_drawn_in_place_on_a_terminal(
     pytester: pytest.Pytester, controller_args: list[str]
 ) -> None:
+    """The whole status where the row has room for it (a terminal 200 wide: the file name
+    before it is 50 columns); narrower, it is shortened (``test_reports_published.py``)."""
     pytester.makepyfile(PROGRESS_TEST)
     screen = run_in_pty(
         [
@@ -533,6 +535,7 @@ def test_progress_is_drawn_in_place_on_a_terminal(
             "--leapwork-poll-interval=0.05",
         ],
         pytester.path,
+        columns=200,
     )
     assert "1 passed" in screen
     assert re.search(r"\x1b7\x1b\[K waiting for 'Half Second' run \w{8}: \w+.*\x1b8", screen), (

@@ -9,6 +9,7 @@ terminal output line by line at the width it was given.
 from __future__ import annotations
 
 import re
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ import xmlschema
 from pytest_leapwork.emulator import EmulatorServer, load_scenario
 from pytest_leapwork.reporting.text import display_width
 
-from .support import RunPytest, leapwork_section
+from .support import FAST, RunPytest, controller_args, leapwork_section, run_in_pty
 
 #: Schedules in folders, long titles, three that fail with a step (one with a title longer
 #: than 80 columns, which takes a second) and one that passes many times: what a team's
@@ -236,6 +237,51 @@ def test_with_v_the_table_lists_the_passed_runs_after_the_failing_ones(
 
 def passed_ids(emulator: EmulatorServer) -> set[str]:
     return {r.run_id for r in emulator.runs if r.schedule_title == "Smoke Home Page Loads"}
+
+
+# -- 4. the waiting line never wraps ---------------------------------------------------------
+
+#: What a redraw of the waiting line writes: save the cursor, clear to the end of the row,
+#: the status, restore the cursor.
+DRAWN = re.compile(r"\x1b7\x1b\[K(.*?)\x1b8", re.S)
+#: pytest's colours.
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+@pytest.mark.parametrize("verbose", [False, True], ids=["default", "-v"])
+def test_the_waiting_line_stops_short_of_the_edge_and_is_erased(
+    pytester: pytest.Pytester, emulator: EmulatorServer, columns: int, verbose: bool
+) -> None:
+    """The status drawn after the test's name, on a real terminal: never up to the last
+    column (a wrapped status leaves its second row behind when it is redrawn), erased when
+    the wait ends."""
+    pytester.makepyfile(
+        test_nightly=f"""
+        import pytest
+
+        @pytest.mark.leapwork_schedule({LONG_TITLE!r})
+        def test_balance():
+            pass
+        """
+    )
+    args = [sys.executable, "-m", "pytest", *controller_args(emulator), *FAST]
+    screen = run_in_pty([*args, *(["-v"] if verbose else [])], pytester.path, columns=columns)
+    assert "1 failed" in screen, screen
+    draws = list(DRAWN.finditer(screen))
+    statuses = [m for m in draws if m.group(1)]
+    assert statuses, screen
+    for match in statuses:
+        # The column the status starts at: what pytest wrote on this row before it.
+        row = screen[: match.start()].rsplit("\n", 1)[-1].rsplit("\r", 1)[-1]
+        column = display_width(SGR.sub("", DRAWN.sub("", row)))
+        status = match.group(1)
+        assert status.startswith(" waiting"), status
+        assert column + display_width(status) <= columns - 1, (column, status)
+    # Cut to fit, the run's state and clock stay.
+    assert all(re.search(r": \w+, .*\dm\d\ds$", m.group(1)) for m in statuses), statuses
+    # Erased when the wait ends: the last draw is an empty one.
+    assert draws[-1].group(1) == ""
 
 
 # -- 5. the per-flow report as CI servers read it ---------------------------------------------

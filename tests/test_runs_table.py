@@ -1,16 +1,19 @@
-"""The runs table at a terminal's width: the pure functions, no session.
+"""The runs table and the waiting line at a terminal's width: the pure functions, no session.
 
 The sessions that print them, at 60 and 80 columns, are in ``test_reports_published.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import uuid
 
 import pytest
 
-from pytest_leapwork.api.models import FlowRerun, FlowResult, LeapworkRun
+from pytest_leapwork.api.models import FlowRerun, FlowResult, LeapworkRun, Schedule
+from pytest_leapwork.reporting.progress import Progress, describe
 from pytest_leapwork.reporting.records import NotStarted, RecordedRun
 from pytest_leapwork.reporting.text import (
     cut_to_width,
@@ -18,6 +21,7 @@ from pytest_leapwork.reporting.text import (
     run_summary_lines,
     wrap_to_width,
 )
+from pytest_leapwork.runs.runner import RunHandle, RunRequest
 
 WIDTHS = [60, 80, 120, 200]
 LONG_TITLES = [
@@ -264,3 +268,88 @@ def test_control_characters_in_a_title_are_escaped_not_wrapped() -> None:
     lines = run_summary_lines([entry("Pay\x1b[31mment\nNow", flow("Failed"))], width=60)
     assert not any("\x1b" in line or "\n" in line for line in lines)
     assert "Pay\\x1b[31mment\\nNow" in joined(lines)
+
+
+# -- the waiting line ------------------------------------------------------------------------
+
+
+def handle(title: str, *, elapsed: float = 65.0) -> tuple[RunHandle, float]:
+    request = RunRequest(title, {}, 60.0)
+    run = RunHandle(request, Schedule("id", title), str(uuid.uuid4()), triggered_at=0.0)
+    run.status, run.items_total, run.items_failed = "Executing", 3, 1
+    return run, elapsed
+
+
+@pytest.mark.parametrize("width", [12, 20, 40, 59, 79, 119, 200])
+@pytest.mark.parametrize("title", [LONG_TITLES[2], "Smoke", "決済テスト、保存済みカードでの支払い"])
+def test_the_waiting_line_fits_the_width_it_is_given(width: int, title: str) -> None:
+    run, now = handle(title)
+    line = describe(run, now, width)
+    assert display_width(line) <= width, line
+    if display_width(describe(run, now)) <= width:
+        assert line == describe(run, now)  # nothing cut when it fits
+
+
+def test_a_long_title_is_cut_first_so_the_clock_stays_in_sight() -> None:
+    run, now = handle(LONG_TITLES[2])
+    line = describe(run, now, 85)
+    assert line.startswith("waiting for 'Checkout Gif…' run ")
+    assert line.endswith(": Executing, 3 flows started, 1 failed, 1m05s")
+    # A short title is kept whole where it fits, else left out: the test's name says it.
+    short, now = handle("Smoke Login")
+    assert describe(short, now, 83).startswith("waiting for 'Smoke Login' run ")
+    assert describe(short, now, 82).startswith("waiting for run ")
+
+
+@pytest.mark.parametrize(
+    ("width", "expected"),
+    [
+        (70, "waiting for run {run}: Executing, 3 flows started, 1 failed, 1m05s"),
+        (52, "waiting: Executing, 3 flows started, 1 failed, 1m05s"),
+        (51, "waiting: Executing, 1m05s"),
+        (20, "waiting: Executing,…"),
+    ],
+)
+def test_a_narrow_waiting_line_drops_the_least_useful_first(width: int, expected: str) -> None:
+    """No room for the title: the RunId goes next, then the flows; the state and the clock
+    stay as long as anything can."""
+    run, now = handle(LONG_TITLES[2])
+    assert describe(run, now, width) == expected.format(run=run.run_id[:8])
+
+
+def progress_on(room: int) -> tuple[Progress, io.StringIO]:
+    terminal = io.StringIO()
+    clock = iter(range(1000))  # a second a tick: every tick redraws
+    progress = Progress(
+        terminal=terminal,
+        write_line=None,
+        unsuspended=contextlib.nullcontext,
+        clock=lambda: float(next(clock)),
+        room=lambda: room,
+    )
+    return progress, terminal
+
+
+DRAWN = re.compile(r"\x1b7\x1b\[K(.*?)\x1b8", re.S)
+
+
+@pytest.mark.parametrize("room", [21, 30, 60, 80, 200])
+def test_the_status_never_reaches_the_last_column_and_is_erased_at_the_end(room: int) -> None:
+    progress, terminal = progress_on(room)
+    run, _ = handle(LONG_TITLES[2])
+    for _ in range(3):
+        progress.on_tick(run)
+    progress.done()
+    drawn = DRAWN.findall(terminal.getvalue())
+    assert len(drawn) == 4 and drawn[-1] == ""  # three draws, then the erase
+    for text in drawn[:-1]:
+        assert text.startswith(" waiting")
+        assert display_width(text) <= room - 1, text
+
+
+def test_no_status_where_the_line_has_no_room_left() -> None:
+    progress, terminal = progress_on(5)
+    run, _ = handle("Smoke")
+    progress.on_tick(run)
+    progress.done()
+    assert terminal.getvalue() == ""  # nothing drawn, nothing to erase
