@@ -134,7 +134,11 @@ class Reporting:
         if runs or not_started:
             terminalreporter.write_sep("=", "leapwork runs")
             width = config.get_terminal_writer().fullwidth
-            for line in run_summary_lines(runs, not_started, width=width):
+            # What did not pass first, whole; the passed runs counted, and listed with -v.
+            listed = run_summary_lines(
+                runs, not_started, width=width, list_passed=config.get_verbosity() > 0
+            )
+            for line in listed:
                 terminalreporter.write_line(line)
         flaky = flaky_lines(self.recorded)
         if flaky:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import getpass
 import os
+import pty
+import select
 import subprocess
 import sys
 import tempfile
@@ -183,3 +185,46 @@ def wait_for_runs(emulator: EmulatorServer, count: int, process: subprocess.Pope
 
 def wait_for_files(directory: Path, count: int, process: subprocess.Popen[str]) -> None:
     wait_until(lambda: len(list(directory.iterdir())) >= count, process)
+
+
+# -- what a session printed ------------------------------------------------------------------
+
+
+def leapwork_section(output: str) -> list[str]:
+    """The lines of the ``leapwork runs`` summary section."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if "= leapwork runs =" in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("==", "--")))
+    return lines[start + 1 : end]
+
+
+def run_in_pty(args: list[str], cwd: Path, seconds: float = 30, columns: int = 120) -> str:
+    """Run a command on a pseudo-terminal ``columns`` wide; everything it drew."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        args,
+        cwd=cwd,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": str(columns)},
+    )
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif process.poll() is not None:
+            break
+    process.wait(timeout=10)
+    os.close(master)
+    return b"".join(chunks).decode("utf-8", "replace")

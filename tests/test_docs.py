@@ -700,7 +700,17 @@ def test_getting_started_messages_and_run_ids_are_as_printed() -> None:
         assert not shortened, f"{path.name} shortens RunIds the plugin prints whole: {shortened}"
     uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
     summary = section(text, "## Try it without a controller")
-    assert len(re.findall(rf"^  \S.*  {uuid}  (passed|failed)", summary, re.M)) == 3
+    demo, selection = (block.split("```")[0] for block in summary.split("```console")[1:3])
+    # The demo's failing run is a row; its two passed runs are counted (-v lists them).
+    assert len(re.findall(rf"^  \S.*  {uuid}  (passed|failed)", demo, re.M)) == 1
+    assert "\n2 passed runs (-v lists them)\n" in demo
+    # Long titles at 80 columns: each on lines of its own, wrapped, never cut; no line wider.
+    assert len(re.findall(rf"^  {uuid}  failed  ", selection, re.M)) == 3
+    assert "\n1 passed run (-v lists it)\n" in selection
+    assert "…" not in demo + selection
+    for block in (demo, selection):
+        table = block[block.index("= leapwork runs =") :].splitlines()
+        assert all(len(line) <= 80 for line in table), table
 
 
 def test_reference_attribute_tables() -> None:

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import select
-import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,7 +13,7 @@ import xmlschema
 
 from pytest_leapwork.emulator import EmulatorServer
 
-from .support import WITH_HTML, RunPytest
+from .support import WITH_HTML, RunPytest, leapwork_section, run_in_pty
 
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).with_name("data") / "junit-10.xsd"))
 
@@ -42,27 +37,22 @@ def test_summary_section_lists_every_run(
     emulator: EmulatorServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """With -v every run is a row, the failing ones first (by default the passed runs are
+    one line counting them: ``test_reports_published.py``)."""
     monkeypatch.setenv("COLUMNS", "250")
     pytester.makepyfile(TWO_RUNS)
-    result = run_pytest()
+    result = run_pytest("-v")
     result.assert_outcomes(passed=1, failed=1)
     runs = {r.variables["URL"]: r.run_id for r in emulator.runs}
     result.stdout.fnmatch_lines(
         [
             "*= leapwork runs =*",
             "test *schedule*run*result*flows p/f/t*time*variables",
-            f"*test_login?ok?*Smoke Login*{runs['https://ok.example.com']}*passed*2/0/2*URL=https://ok.example.com*",
             f"*test_login?broken?*Smoke Login*{runs['https://broken.example.com']}*failed*1/1/2*",
+            f"*test_login?ok?*Smoke Login*{runs['https://ok.example.com']}*passed*2/0/2*URL=https://ok.example.com*",
         ]
     )
-
-
-def leapwork_section(output: str) -> list[str]:
-    """The lines of the ``leapwork runs`` summary section."""
-    lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if "= leapwork runs =" in line)
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("==", "--")))
-    return lines[start + 1 : end]
+    assert "passed run (-v lists" not in result.stdout.str()
 
 
 WIDE_VARIABLES = """
@@ -87,18 +77,18 @@ def test_summary_fits_the_terminal_width(
     monkeypatch: pytest.MonkeyPatch,
     columns: int,
 ) -> None:
-    """The variables are cut or wrapped to the terminal's width; the RunId is never cut."""
+    """The variables are cut or wrapped to the terminal's width; the RunId is never cut; a
+    test id wider than the terminal is wrapped."""
     monkeypatch.setenv("COLUMNS", str(columns))
     pytester.makepyfile(WIDE_VARIABLES)
-    result = run_pytest()
+    result = run_pytest("-v")  # the run passes: -v lists it
     result.assert_outcomes(passed=1)
     [run] = emulator.runs
     section = leapwork_section(result.stdout.str())
     text = "\n".join(section)
     test_id = "test_wide[a-rather-long-parametrization-id-that-makes-the-test-column-wide]"
-    assert test_id in text
-    # Every line fits, but a test id longer than the terminal on a line of its own.
-    assert all(len(line) <= columns for line in section if test_id not in line), text
+    assert test_id in "".join(line.strip() for line in section)
+    assert all(len(line) <= columns for line in section), text
     assert any(run.run_id in line for line in section)
     if columns == 500:
         assert "Note=" + "n" * 60 in text  # everything fits: nothing cut
@@ -167,6 +157,7 @@ def test_every_triggered_run_is_reported_after_x(
     )
     result = run_pytest(
         "-x",
+        "-v",  # the table lists the passed runs too
         "-n",
         workers,
         "--leapwork-junitxml=flows.xml",
@@ -520,38 +511,6 @@ def test_html_report_shows_flows(
     assert "Open Browser" in page
 
 
-def _run_in_pty(args: list[str], cwd: Path, seconds: float = 30) -> str:
-    """Run a command on a pseudo-terminal and return everything it drew."""
-    master, slave = pty.openpty()
-    process = subprocess.Popen(
-        args,
-        cwd=cwd,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        close_fds=True,
-        env={**os.environ, "TERM": "xterm", "COLUMNS": "120"},
-    )
-    os.close(slave)
-    chunks = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif process.poll() is not None:
-            break
-    process.wait(timeout=10)
-    os.close(master)
-    return b"".join(chunks).decode("utf-8", "replace")
-
-
 PROGRESS_TEST = """
 import pytest
 
@@ -564,8 +523,10 @@ def test_wait():
 def test_progress_is_drawn_in_place_on_a_terminal(
     pytester: pytest.Pytester, controller_args: list[str]
 ) -> None:
+    """The whole status where the row has room for it (a terminal 200 wide: the file name
+    before it is 50 columns); narrower, it is shortened (``test_reports_published.py``)."""
     pytester.makepyfile(PROGRESS_TEST)
-    screen = _run_in_pty(
+    screen = run_in_pty(
         [
             sys.executable,
             "-m",
@@ -576,6 +537,7 @@ def test_progress_is_drawn_in_place_on_a_terminal(
             "--leapwork-poll-interval=0.05",
         ],
         pytester.path,
+        columns=200,
     )
     assert "1 passed" in screen
     assert re.search(r"\x1b7\x1b\[K waiting for 'Half Second' run \w{8}: \w+.*\x1b8", screen), (
@@ -587,7 +549,7 @@ def test_progress_is_drawn_in_place_on_a_terminal(
 
 def test_progress_is_silent_with_q(pytester: pytest.Pytester, controller_args: list[str]) -> None:
     pytester.makepyfile(PROGRESS_TEST)
-    screen = _run_in_pty(
+    screen = run_in_pty(
         [
             sys.executable,
             "-m",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-import textwrap
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 from ..api.models import FlowResult, Keyframe, LeapworkRun
@@ -12,8 +12,6 @@ from .records import NotStarted, RecordedRun
 
 #: Below this many columns the variables leave the table for a line of their own.
 MIN_VARIABLES_WIDTH = 24
-#: A column that is cut keeps at least this many characters.
-MIN_CUT_WIDTH = 8
 ELLIPSIS = "…"
 
 #: Characters a terminal acts on or an XML 1.0 document cannot hold: C0 controls (an ANSI
@@ -40,6 +38,75 @@ def escape_controls(text: str, *, one_line: bool = False) -> str:
     return (_UNSAFE_ONE_LINE if one_line else _UNSAFE).sub(_escaped, text)
 
 
+def display_width(text: str) -> int:
+    """The columns a terminal gives ``text``: two for an East Asian wide or fullwidth
+    character, none for a combining mark or a format character (a zero-width joiner)."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def cut_to_width(text: str, width: int) -> str:
+    """``text`` within ``width`` columns: cut, with ``…`` at the cut, when it is wider."""
+    if display_width(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    kept: list[str] = []
+    used = display_width(ELLIPSIS)
+    for char in text:
+        used += display_width(char)
+        if used > width:
+            break
+        kept.append(char)
+    return "".join(kept) + ELLIPSIS
+
+
+def wrap_to_width(text: str, width: int, first: str = "", rest: str | None = None) -> list[str]:
+    """``text`` as lines within ``width`` columns, broken between words; a word wider than a
+    line is broken where the line ends, so nothing is lost and no line is wider. ``first``
+    and ``rest`` indent the first line and the lines after it."""
+    if display_width(first + text) <= width:
+        return [first + text]
+    rest = first if rest is None else rest
+    lines: list[str] = []
+    indent, line = first, ""
+    for word in text.split():
+        joined = f"{line} {word}" if line else word
+        if display_width(indent + joined) <= width:
+            line = joined
+            continue
+        if line:
+            lines.append(indent + line)
+            indent = rest
+        while display_width(indent + word) > width:
+            head = _longest_fitting(word, width - display_width(indent))
+            lines.append(indent + head)
+            indent, word = rest, word[len(head) :]
+        line = word
+    if line:
+        lines.append(indent + line)
+    return lines
+
+
+def _longest_fitting(text: str, width: int) -> str:
+    """The longest start of ``text`` within ``width`` columns (one character at least)."""
+    used = 0
+    for index, char in enumerate(text):
+        used += display_width(char)
+        if used > width:
+            return text[: max(index, 1)]
+    return text
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` columns."""
+    return text + " " * (width - display_width(text))
+
+
 def plural(count: int, noun: str) -> str:
     """``1 flow``, ``2 flows``, ``0 runs``."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
@@ -51,10 +118,10 @@ def describe_variables(variables: Mapping[str, str]) -> str:
 
 def aligned(rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:
     """Rows as text columns two spaces apart; the last column is not padded."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return [
         indent
-        + "".join(cell.ljust(width) + "  " for cell, width in zip(row[:-1], widths, strict=True))
+        + "".join(pad(cell, width) + "  " for cell, width in zip(row[:-1], widths, strict=True))
         + row[-1]
         for row in rows
     ]
@@ -200,77 +267,148 @@ def run_result(entry: RecordedRun) -> str:
 
 SUMMARY_HEADER = ("test", "schedule", "run", "result", "flows p/f/t", "time", "variables")
 RESULT = SUMMARY_HEADER.index("result")
+#: A run's place in the table, first to last: what did not pass (failed, error, stopped,
+#: a stop that failed, a run that may be executing, a run that never started), the flaky
+#: runs, the passed runs with a note (their test did not run), the plainly passed runs.
+FAILING, FLAKY, PASSED_WITH_NOTE, PASSED = range(4)
+
+
+def summary_rank(result: str) -> int:
+    """Where a run with this result (``run_result``) comes in the table."""
+    word, _, note = result.partition(", ")
+    if word == "flaky":
+        return FLAKY
+    if word == "passed":
+        return PASSED_WITH_NOTE if note else PASSED
+    return FAILING
+
+
+def folded_line(count: int) -> str:
+    """The line that stands for the passed runs the table leaves out."""
+    return f"{plural(count, 'passed run')} (-v lists {'it' if count == 1 else 'them'})"
 
 
 def run_summary_lines(
     recorded: Sequence[RecordedRun],
     not_started: Sequence[NotStarted] = (),
     width: int | None = None,
+    *,
+    list_passed: bool = True,
 ) -> list[str]:
-    """The terminal summary: one row per run, aligned, fitted to ``width`` columns.
+    """The terminal summary: the runs that did not pass first, then the flaky ones, then
+    the passed ones, each in session order, fitted to ``width`` columns (``fit_to_width``).
 
-    Too wide, the variables are cut; narrower still, they go on a line of their own under
-    their run and the test ids are cut from the left. The RunId is never cut.
+    Without ``list_passed`` (pytest's default verbosity; ``-v`` lists them) the plainly
+    passed runs are left out of the table and counted on a line below it.
     """
-    rows: list[tuple[str, ...]] = [SUMMARY_HEADER]
-    for entry in recorded:
+    ranked: list[tuple[int, int, tuple[str, ...]]] = []
+    for index, entry in enumerate(recorded):
         run = entry.run
         failed = len(run.failed_flows)
+        result = run_result(entry)
         cells = (
             entry.nodeid,
             run.schedule_title,
             run.run_id or "-",  # a runNow cut off before the controller named the run
-            run_result(entry),
+            result,
             f"{len(run.flows) - failed}/{failed}/{len(run.flows)}",
             f"{run.elapsed:.1f}s",
             describe_variables(run.variables),
         )
-        rows.append(tuple(escape_controls(cell, one_line=True) for cell in cells))
-    for test in not_started:
-        rows.append((test.nodeid, test.schedule, "-", "error, run never started", "-", "-", "-"))
-    return fit_to_width(rows, width)
+        ranked.append((summary_rank(result), index, cells))
+    for index, test in enumerate(not_started, start=len(recorded)):
+        cells = (test.nodeid, test.schedule, "-", "error, run never started", "-", "-", "-")
+        ranked.append((FAILING, index, cells))
+    ranked.sort(key=lambda row: row[:2])
+    listed = [
+        tuple(escape_controls(cell, one_line=True) for cell in cells)
+        for rank, _, cells in ranked
+        if list_passed or rank != PASSED
+    ]
+    lines = fit_to_width([SUMMARY_HEADER, *listed], width) if listed else []
+    folded = len(ranked) - len(listed)
+    if folded:
+        lines.append(folded_line(folded))
+    return lines
 
 
 def fit_to_width(rows: Sequence[Sequence[str]], width: int | None) -> list[str]:
-    """Aligned rows (test id first, free text last) kept within ``width`` columns.
+    """Aligned rows (a header, then test id, schedule title, RunId, result, flows, time and
+    variables) kept within ``width`` columns, counted as a terminal counts them.
 
-    Too wide, the last column is cut. Narrower still, each row becomes a stack: the test id
-    on a line of its own, the middle columns indented under it (the first of them cut if
-    need be), and the last column wrapped below.
+    The first layout that fits: one row per run; one row per run with the variables cut at
+    the edge; then each run as a stack (``stacked``). The schedule title and the RunId are
+    never cut.
     """
     lines = aligned(rows)
-    if width is None or max(len(line) for line in lines) <= width:
+    if width is None or max(display_width(line) for line in lines) <= width:
         return lines
-    before_last = len(aligned([(*row[:-1], "") for row in rows])[0])
+    before_last = display_width(aligned([(*row[:-1], "") for row in rows])[0])
     if width - before_last >= MIN_VARIABLES_WIDTH:
-        return [_cut_right(line, width) for line in lines]
+        return [cut_to_width(line, width) for line in lines]
+    return stacked(rows, width)
+
+
+def stacked(rows: Sequence[Sequence[str]], width: int) -> list[str]:
+    """Each run as a stack of lines within ``width`` columns (a RunId is never broken: a
+    terminal narrower than one is the exception): its test id, with why its test did not
+    report it in parentheses; then its schedule title, RunId, result, flows and time, on as
+    few lines as fit (the title beside the RunId, else on lines of its own, else the RunId
+    on a line of its own too); then its variables, wrapped. A title or test id too long for
+    a line is wrapped, never cut.
+    """
     indent = "  "
-    middle = [list(row[1:-1]) for row in rows]
-    # A result's note ("failed, its test did not run") joins the test id's line.
-    notes = [""] * len(rows)
-    for index, cells in enumerate(middle[1:], start=1):
-        cells[RESULT - 1], _, note = cells[RESULT - 1].partition(", ")
-        notes[index] = f"  ({note})" if note else ""
-    overflow = max(len(line) for line in aligned(middle, indent)) - width
-    if overflow > 0:
-        longest = max(len(cells[0]) for cells in middle)
-        keep = max(MIN_CUT_WIDTH, longest - overflow)
-        for cells in middle:
-            cells[0] = _cut_right(cells[0], keep)
-    middle_lines = aligned(middle, indent)
+    titles = [row[1] for row in rows]
+    # The run's columns: RunId, result (its note goes beside the test id), flows, time.
+    fields = [list(rows[0][2:-1])]
+    notes = [""]
+    for row in rows[1:]:
+        result, _, note = row[RESULT].partition(", ")
+        fields.append([row[2], result, *row[RESULT + 1 : -1]])
+        notes.append(note)
+
+    def fits(lines: Sequence[str]) -> bool:
+        return all(display_width(line) <= width for line in lines)
+
+    def title_lines(title: str) -> list[str]:
+        return wrap_to_width(title, width, indent, indent * 2)
+
+    beside = aligned([[title, *cells] for title, cells in zip(titles, fields, strict=True)], indent)
+    run_lines = aligned(fields, indent)
+    if fits(beside):
+        middles = [[line] for line in beside]
+    elif fits(run_lines):
+        middles = [
+            [*title_lines(title), line] for title, line in zip(titles, run_lines, strict=True)
+        ]
+    else:
+        rest = aligned([cells[1:] for cells in fields], indent)
+        middles = [
+            [*title_lines(title), indent + cells[0], line]
+            for title, cells, line in zip(titles, fields, rest, strict=True)
+        ]
     header = rows[0]
-    out = [header[0], middle_lines[0], f"{indent * 2}{header[-1]}"]
-    for row, line, note in zip(rows[1:], middle_lines[1:], notes[1:], strict=True):
-        out += [row[0] + note, line]
+    out = [header[0], *middles[0], indent * 2 + header[-1]]
+    for row, middle, note in zip(rows[1:], middles[1:], notes[1:], strict=True):
+        out += nodeid_lines(row[0], note, width)
+        out += middle
         if row[-1] not in ("-", "none"):
-            out += textwrap.wrap(
-                row[-1],
-                width=max(width, 40),
-                initial_indent=indent * 2,
-                subsequent_indent=indent * 3,
-                break_on_hyphens=False,
-            )
+            out += wrap_to_width(row[-1], width, indent * 2, indent * 3)
     return out
+
+
+def nodeid_lines(nodeid: str, note: str, width: int) -> list[str]:
+    """A test id and, in parentheses, why its test did not report its run: one line where
+    they fit, else wrapped (a test id is broken where the line ends rather than cut)."""
+    beside = f"  ({note})" if note else ""
+    if display_width(nodeid + beside) <= width:
+        return [nodeid + beside]
+    lines = wrap_to_width(nodeid, width, "", "    ")
+    if beside and display_width(lines[-1] + beside) <= width:
+        lines[-1] += beside
+    elif beside:
+        lines += wrap_to_width(f"({note})", width, "    ")
+    return lines
 
 
 def _cut_right(text: str, width: int) -> str:
