@@ -100,7 +100,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(MarkedLast(lambda item: ITEM_STATE in item.stash))
     # --leapwork-select: items without test functions, listed once for all xdist workers
     selection.register(config, session, xdist.worker_input(config), xdist.runs_workers(config))
-    artifacts.register(config, session)  # --leapwork-artifacts: failing flows' videos
+    # --leapwork-artifacts: failing flows' videos, listed by the process that prints the summary
+    artifacts.register(config, session, prints_summary=not xdist.is_worker(config))
     allure.register(config)  # with allure-pytest: flows as steps, evidence attached
     if xdist.is_worker(config):
         xdist.register_worker(config, session)  # one plan for the whole xdist session
@@ -221,7 +222,7 @@ def leapwork_schedule(
         state.not_started = problem
         pytest.fail(problem, pytrace=False)
     record_run(item, handle)
-    progress = make_progress(item.config)
+    progress = make_progress(item.config, xdist.is_worker(item.config))
     try:
         state.run = item.config.stash[SESSION].runner.wait(handle, on_tick=progress.on_tick)
     except LeapworkError as exc:

@@ -299,9 +299,14 @@ class Artifacts:
     """Registered only with ``--leapwork-artifacts``: saving, then linking, the files."""
 
     def __init__(
-        self, settings: ArtifactSettings, session: LeapworkSession, config: pytest.Config
+        self,
+        settings: ArtifactSettings,
+        session: LeapworkSession,
+        config: pytest.Config,
+        prints_summary: bool,
     ) -> None:
         self.config = config
+        self.prints_summary = prints_summary
         self.saver = ArtifactSaver(settings)
         self.session = session
         session.on_runner.append(self.saver.attach)
@@ -330,7 +335,7 @@ class Artifacts:
         add_junit_attachments(self.config, report, LeapworkRun.from_dict(data))
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
-        if hasattr(config, "workerinput"):
+        if not self.prints_summary:
             return
         start = str(config.invocation_params.dir)
         reporting = config.pluginmanager.get_plugin(REPORTING)
@@ -410,11 +415,16 @@ def add_html_links(config: pytest.Config, report: pytest.TestReport, run: Leapwo
         report.extras = extras  # type: ignore[attr-defined]  # pytest-html reads it
 
 
-def register(config: pytest.Config, session: LeapworkSession) -> None:
-    """Called from the plugin's configure: registers the artifacts when a directory is given."""
+def register(config: pytest.Config, session: LeapworkSession, prints_summary: bool) -> None:
+    """Called from the plugin's configure: registers the artifacts when a directory is given.
+
+    ``prints_summary``: this process prints the session's summary (not an xdist worker).
+    """
     try:
         settings = resolve_settings(config)
     except cfg.SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
     if settings is not None:
-        config.pluginmanager.register(Artifacts(settings, session, config), "leapwork-artifacts")
+        config.pluginmanager.register(
+            Artifacts(settings, session, config, prints_summary), "leapwork-artifacts"
+        )

@@ -130,12 +130,12 @@ class Progress:
         self._drawn = bool(text)
 
 
-def make_progress(config: pytest.Config) -> Progress:
+def make_progress(config: pytest.Config, on_xdist_worker: bool) -> Progress:
     """In place on a terminal, a heartbeat line in a log, nothing with -q or on xdist workers."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
     room: Callable[[], int] | None = None
-    if reporter is None or config.get_verbosity() < 0 or hasattr(config, "workerinput"):
+    if reporter is None or config.get_verbosity() < 0 or on_xdist_worker:
         terminal, write_line = None, None
     else:
         # Cursor movement, not colour: a terminal without colours (NO_COLOR) still redraws.
