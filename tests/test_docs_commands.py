@@ -166,6 +166,10 @@ ELSEWHERE: dict[str, Elsewhere] = {
         "patterns of the reader's schedule tree (the emulator's has no Regression folder), "
         "on the controller LEAPWORK_CONTROLLER names"
     ),
+    "pytest --leapwork-select='Regression/*' --leapwork-select='Smoke/*'": Elsewhere(
+        "patterns of the reader's schedule tree, in an 80-column CI log; tests/test_docs.py "
+        "(test_getting_started_messages_and_run_ids_are_as_printed) checks the table it quotes"
+    ),
     "pytest tests/leapwork --alluredir=allure-results --leapwork-artifacts=leapwork-artifacts": (
         Elsewhere(READERS_PROJECT, plugins=WITH_ALLURE)
     ),

@@ -19,7 +19,7 @@ import pytest
 import xmlschema
 
 from pytest_leapwork.emulator import EmulatorServer, load_scenario
-from pytest_leapwork.reporting.text import display_width
+from pytest_leapwork.reporting.columns import display_width
 
 from .support import FAST, RunPytest, controller_args, leapwork_section, run_in_pty
 

@@ -13,14 +13,10 @@ import uuid
 import pytest
 
 from pytest_leapwork.api.models import FlowRerun, FlowResult, LeapworkRun, Schedule
+from pytest_leapwork.reporting.columns import cut_to_width, display_width, wrap_to_width
 from pytest_leapwork.reporting.progress import Progress, describe
 from pytest_leapwork.reporting.records import NotStarted, RecordedRun
-from pytest_leapwork.reporting.text import (
-    cut_to_width,
-    display_width,
-    run_summary_lines,
-    wrap_to_width,
-)
+from pytest_leapwork.reporting.text import run_summary_lines
 from pytest_leapwork.runs.runner import RunHandle, RunRequest
 
 WIDTHS = [60, 80, 120, 200]

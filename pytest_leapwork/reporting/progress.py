@@ -20,7 +20,8 @@ from typing import IO, TYPE_CHECKING
 import pytest
 
 from ..runs.runner import RunHandle
-from .text import cut_to_width, display_width, plural
+from .columns import cut_to_width, display_width
+from .text import plural
 
 if TYPE_CHECKING:
     from _pytest._io import TerminalWriter

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 
 from ..api.models import FlowResult, Keyframe, LeapworkRun
+from .columns import ELLIPSIS, cut_to_width, display_width, pad, wrap_to_width
 from .records import NotStarted, RecordedRun
 
 #: Below this many columns the variables leave the table for a line of their own.
 MIN_VARIABLES_WIDTH = 24
-ELLIPSIS = "…"
 
 #: Characters a terminal acts on or an XML 1.0 document cannot hold: C0 controls (an ANSI
 #: sequence's ESC, a NUL, a carriage return), DEL, C1 controls, lone surrogates (which JSON
@@ -36,75 +35,6 @@ def escape_controls(text: str, *, one_line: bool = False) -> str:
     shown escaped (ESC as ``\\x1b``, NUL as ``\\x00``), as Python writes them in a repr.
     ``one_line`` escapes tabs and line breaks too, for a title in a table."""
     return (_UNSAFE_ONE_LINE if one_line else _UNSAFE).sub(_escaped, text)
-
-
-def display_width(text: str) -> int:
-    """The columns a terminal gives ``text``: two for an East Asian wide or fullwidth
-    character, none for a combining mark or a format character (a zero-width joiner)."""
-    width = 0
-    for char in text:
-        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
-            continue
-        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-    return width
-
-
-def cut_to_width(text: str, width: int) -> str:
-    """``text`` within ``width`` columns: cut, with ``…`` at the cut, when it is wider."""
-    if display_width(text) <= width:
-        return text
-    if width <= 0:
-        return ""
-    kept: list[str] = []
-    used = display_width(ELLIPSIS)
-    for char in text:
-        used += display_width(char)
-        if used > width:
-            break
-        kept.append(char)
-    return "".join(kept) + ELLIPSIS
-
-
-def wrap_to_width(text: str, width: int, first: str = "", rest: str | None = None) -> list[str]:
-    """``text`` as lines within ``width`` columns, broken between words; a word wider than a
-    line is broken where the line ends, so nothing is lost and no line is wider. ``first``
-    and ``rest`` indent the first line and the lines after it."""
-    if display_width(first + text) <= width:
-        return [first + text]
-    rest = first if rest is None else rest
-    lines: list[str] = []
-    indent, line = first, ""
-    for word in text.split():
-        joined = f"{line} {word}" if line else word
-        if display_width(indent + joined) <= width:
-            line = joined
-            continue
-        if line:
-            lines.append(indent + line)
-            indent = rest
-        while display_width(indent + word) > width:
-            head = _longest_fitting(word, width - display_width(indent))
-            lines.append(indent + head)
-            indent, word = rest, word[len(head) :]
-        line = word
-    if line:
-        lines.append(indent + line)
-    return lines
-
-
-def _longest_fitting(text: str, width: int) -> str:
-    """The longest start of ``text`` within ``width`` columns (one character at least)."""
-    used = 0
-    for index, char in enumerate(text):
-        used += display_width(char)
-        if used > width:
-            return text[: max(index, 1)]
-    return text
-
-
-def pad(text: str, width: int) -> str:
-    """``text`` padded with spaces to ``width`` columns."""
-    return text + " " * (width - display_width(text))
 
 
 def plural(count: int, noun: str) -> str:
