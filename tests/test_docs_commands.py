@@ -177,7 +177,7 @@ ELSEWHERE: dict[str, Elsewhere] = {
         f"{READERS_PROJECT}: the output quoted is of the reader's test_suite.py stopped by -x"
     ),
     "pytest -n 4 --junitxml=reports/junit.xml": Elsewhere(READERS_PROJECT),
-    "pytest -n 4": Elsewhere(
+    "pytest -n 6": Elsewhere(
         "this repository's test suite, which CI runs; run from inside it, it would run itself"
     ),
     "pytest --leapwork-rerun-flows=2": Elsewhere(READERS_PROJECT),
@@ -468,6 +468,7 @@ def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     if os.environ.get("PYTEST_XDIST_WORKER"):
         yield ran
         return
+    tmp_path_factory.getbasetemp()  # made once here: threads making it at once race
     pool = ThreadPoolExecutor(max_workers=4)
     for key in commands_of(request.session.items):
         ahead[key] = pool.submit(run, *key, tmp_path_factory)
@@ -522,9 +523,17 @@ def missing_plugins(plugins: tuple[str, ...]) -> list[str]:
     return [n for n in names if importlib.util.find_spec(n.split(".")[0]) is None]
 
 
-@pytest.fixture(scope="module")
-def option_checks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str]]:
-    """``pytest ARGS --markers`` of every (b) command: the status and what it printed."""
+def test_the_options_of_every_command_for_another_project_parse(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """``--markers`` appended: pytest parses the whole command line (an option no loaded
+    plugin defines is a usage error) and configures the plugins (which reject a value they
+    cannot use), then lists the markers and exits, collecting and running nothing.
+    (``--help`` would not do: pytest shows its help whatever other options it is given.)
+
+    One test for all of them, checked in one process: as a test each, every xdist worker
+    that got one would start that process again.
+    """
     checked = [c for c in OTHERS if not missing_plugins(ELSEWHERE[c.text].plugins)]
     requests = [[list(c.args), " ".join([ADDOPTS, *ELSEWHERE[c.text].plugins])] for c in checked]
     done = subprocess.run(
@@ -539,22 +548,16 @@ def option_checks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[i
     )
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
-    return {c.text: (status, output) for c, (status, output) in zip(checked, results, strict=True)}
-
-
-@pytest.mark.parametrize("command", OTHERS, ids=where)
-def test_the_options_of_a_command_for_another_project_parse(
-    command: Command, option_checks: dict[str, tuple[int, str]]
-) -> None:
-    """``--markers`` appended: pytest parses the whole command line (an option no loaded
-    plugin defines is a usage error) and configures the plugins (which reject a value they
-    cannot use), then lists the markers and exits, collecting and running nothing.
-    (``--help`` would not do: pytest shows its help whatever other options it is given.)"""
-    missing = missing_plugins(ELSEWHERE[command.text].plugins)
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed; pip install -e '.[test]'")
-    status, output = option_checks[command.text]
-    assert status == pytest.ExitCode.OK, f"{command.where}: `{command.text} --markers`:\n{output}"
+    failed = [
+        f"{c.where}: `{c.text} --markers` exited {status}:\n{output}"
+        for c, (status, output) in zip(checked, results, strict=True)
+        if status != pytest.ExitCode.OK
+    ]
+    assert not failed, "\n".join(failed)
+    unchecked = [c for c in OTHERS if c not in checked]
+    if unchecked:  # a plugin a command needs is not installed: say so, after the others pass
+        names = {n for c in unchecked for n in missing_plugins(ELSEWHERE[c.text].plugins)}
+        pytest.skip(f"{', '.join(sorted(names))} not installed; pip install -e '.[test]'")
 
 
 WITH_OUTPUT = [c for c in OTHERS if c.output]
