@@ -43,14 +43,15 @@ PRELOAD_CONFTEST = (
 )
 #: ``PYTEST_ADDOPTS`` of every inner pytest session, whose plugins are not loaded from the
 #: installed entry points (``INNER_ENV``): this plugin, and the two that many of its tests
-#: use. Without pytest-randomly the inner session keeps its own test order. Loading every
-#: installed plugin costs a process 0.6 s of CPU (more than most inner sessions run), so a
-#: test that needs another one names it: ``-p allure_pytest.plugin``, ``-p pytest_html.plugin``.
-INNER_ADDOPTS = "-p pytest_leapwork.plugin -p xdist.plugin -p pytest_timeout"
+#: use, each by its entry point's name (by module name, pytest 8.0 warns that a module the
+#: outer session imported cannot be rewritten). Without pytest-randomly the inner session
+#: keeps its own test order. Loading every installed plugin costs a process 0.6 s of CPU
+#: (more than most inner sessions run), so a test that needs another one names it.
+INNER_ADDOPTS = "-p leapwork -p xdist -p timeout"
 #: Plugins an inner session loads where its test uses them (see ``INNER_ADDOPTS``).
-WITH_HTML = ("-p", "pytest_metadata.plugin", "-p", "pytest_html.plugin")
-WITH_ALLURE = ("-p", "allure_pytest.plugin")
-WITH_RERUNFAILURES = ("-p", "pytest_rerunfailures")
+WITH_HTML = ("-p", "metadata", "-p", "html")
+WITH_ALLURE = ("-p", "allure_pytest")
+WITH_RERUNFAILURES = ("-p", "rerunfailures")
 #: The environment of every inner pytest session (set for every test by conftest.py).
 INNER_ENV = {"PYTEST_ADDOPTS": INNER_ADDOPTS, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 

@@ -497,14 +497,26 @@ def test_list_schedules_needs_a_controller(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*--leapwork-schedules*no controller is configured*"])
 
 
+#: pytest-html loaded by its entry points' names, or by module (as under
+#: PYTEST_DISABLE_PLUGIN_AUTOLOAD one may), where it is registered under the module's name.
+HTML_LOADERS = {
+    "entry-point": WITH_HTML,
+    "module": ("-p", "pytest_metadata.plugin", "-p", "pytest_html.plugin"),
+}
+
+
+@pytest.mark.parametrize("loaded_by", HTML_LOADERS)
 def test_html_report_shows_flows(
-    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
+    pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, loaded_by: str
 ) -> None:
     pytest.importorskip("pytest_html")
     pytester.makepyfile(TWO_RUNS)
-    run_pytest(*WITH_HTML, "--html=report.html", "--self-contained-html").assert_outcomes(
-        passed=1, failed=1
-    )
+    run_pytest(
+        *HTML_LOADERS[loaded_by],
+        "--html=report.html",
+        "--self-contained-html",
+        subprocess=loaded_by == "module",  # in process, that module is imported already
+    ).assert_outcomes(passed=1, failed=1)
     page = (pytester.path / "report.html").read_text()
     for run in emulator.runs:
         assert run.run_id in page

@@ -41,13 +41,18 @@ def parameters(entry: dict[str, Any]) -> dict[str, Any]:
     return {p["name"]: p for p in entry.get("parameters", [])}
 
 
+#: allure-pytest loaded by its entry point's name, and (under xdist) by its module's, as one
+#: may where PYTEST_DISABLE_PLUGIN_AUTOLOAD is set: it is then registered under that name.
+LOADED = {"0": WITH_ALLURE, "2": ("-p", "allure_pytest.plugin")}
+
+
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_flows_are_steps_with_status_duration_and_evidence(
     pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, workers: str
 ) -> None:
     pytester.makepyfile(TESTS)
     result = run_pytest(
-        *WITH_ALLURE,
+        *LOADED[workers],
         "--alluredir=allure-results",
         "--leapwork-artifacts=evidence",
         "-n",
