@@ -271,27 +271,23 @@ def parse_report_path(source: Source) -> str:
 
 
 def parse_positive_int(source: Source, what: str) -> int:
-    try:
-        value = int(source.value)
-    except ValueError:
-        raise SettingsError(
-            f"{source.description}: {what} must be a whole number, got {source.value!r}"
-        ) from None
-    if value < 1:
-        raise SettingsError(f"{source.description}: {what} must be at least 1, got {value}")
-    return value
+    return _whole_number(source, what, 1, "at least 1")
 
 
 def parse_count(source: Source, what: str) -> int:
     """A whole number, 0 or more."""
+    return _whole_number(source, what, 0, "0 or more")
+
+
+def _whole_number(source: Source, what: str, minimum: int, at_least: str) -> int:
     try:
         value = int(source.value)
     except ValueError:
         raise SettingsError(
             f"{source.description}: {what} must be a whole number, got {source.value!r}"
         ) from None
-    if value < 0:
-        raise SettingsError(f"{source.description}: {what} must be 0 or more, got {value}")
+    if value < minimum:
+        raise SettingsError(f"{source.description}: {what} must be {at_least}, got {value}")
     return value
 
 
