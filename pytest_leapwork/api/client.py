@@ -147,18 +147,14 @@ class LeapworkClient:
     def run_now(self, schedule_id: str, variables: Mapping[str, str]) -> str:
         """Start a run; returns its RunId. Never repeated once the request was sent."""
         path = f"/schedules/{_segment(schedule_id, 'schedule id')}/runNow"
-        if variables:
-            path += "?" + encode_variables(variables)
-        endpoint = "PUT /schedules/{id}/runNow"
-        try:
-            return self.transport.call("PUT", path, endpoint, parse_run_id, once=True)
-        except VariableRejected as exc:
-            if not variables:
-                raise refused_without_variables(exc) from None
-            exc.args = (
-                self._explain_rejected_variables(str(exc), exc.body, schedule_id, variables),
-            )
-            raise exc.with_traceback(None) from None
+        return self._start(
+            path,
+            "PUT /schedules/{id}/runNow",
+            variables,
+            lambda exc: self._explain_rejected_variables(
+                str(exc), exc.body, schedule_id, variables
+            ),
+        )
 
     def declared_variables(self, schedule_id: str) -> list[str] | None:
         """The variables a schedule declares, where ``GET /schedules/{id}`` lists them."""
@@ -178,15 +174,31 @@ class LeapworkClient:
     def run_flow(self, flow_id: str, agent_id: str, variables: Mapping[str, str]) -> str:
         """Run one flow on one agent (a temporary schedule); its RunId. Never repeated."""
         path = f"/flows/{_segment(flow_id, 'flow id')}/agent/{_segment(agent_id, 'agent id')}"
+        return self._start(
+            path,
+            "PUT /flows/{id}/agent/{id}",
+            variables,
+            lambda exc: f"{exc}; variables sent: {', '.join(variables)}",
+        )
+
+    def _start(
+        self,
+        path: str,
+        endpoint: str,
+        variables: Mapping[str, str],
+        explain_refusal: Callable[[VariableRejected], str],
+    ) -> str:
+        """A PUT that starts a run (the variables as query parameters); its RunId. Never
+        repeated once sent. A 400 says what was sent: ``explain_refusal`` where variables were,
+        that none were otherwise."""
         if variables:
             path += "?" + encode_variables(variables)
-        endpoint = "PUT /flows/{id}/agent/{id}"
         try:
             return self.transport.call("PUT", path, endpoint, parse_run_id, once=True)
         except VariableRejected as exc:
             if not variables:
                 raise refused_without_variables(exc) from None
-            exc.args = (f"{exc}; variables sent: {', '.join(variables)}",)
+            exc.args = (explain_refusal(exc),)
             raise exc.with_traceback(None) from None
 
     def run_status(self, run_id: str, within: float | None = None) -> str:
