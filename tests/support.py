@@ -147,6 +147,11 @@ def start_pytest(
     pytester: pytest.Pytester, emulator: EmulatorServer, *args: str
 ) -> subprocess.Popen[str]:
     """A pytest process of its own process group (as a CI job's), against the emulator."""
+    return start_pytest_in(pytester.path, emulator, *args)
+
+
+def start_pytest_in(directory: Path, emulator: EmulatorServer, *args: str) -> subprocess.Popen[str]:
+    """``start_pytest`` in ``directory``: for tests that run several sessions (CI jobs)."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -157,7 +162,7 @@ def start_pytest(
             *FAST,
             *args,
         ],
-        cwd=pytester.path,
+        cwd=directory,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -6,10 +6,8 @@ emulator, with the fault on the wire and a real SIGINT. See docs/faults.md.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 
-from .support import FAST, INNER_ENV
+from .support import start_pytest_in
 
 SCENARIO = """
 [controller]
@@ -85,22 +83,7 @@ def session(
     """A pytest process of its own (a CI job) running one test of ``title``."""
     directory.mkdir()
     (directory / "test_one.py").write_text(ONE_TEST.format(title=title, timeout=timeout))
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            f"--leapwork-controller={emulator.url}",
-            f"--leapwork-key={emulator.access_key}",
-            *FAST,
-        ],
-        cwd=directory,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **INNER_ENV},
-        start_new_session=True,
-    )
+    process = start_pytest_in(directory, emulator)
     processes.append(process)
     return process
 

@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Fault, Scenario
 
-from .support import FAST, INNER_ENV
+from . import support
 
 #: The issue's bound: the process ends this soon after printing its summary.
 EXIT_BOUND_SECONDS = 2.0
@@ -78,24 +77,7 @@ def start_pytest(
     *args: str,
 ) -> subprocess.Popen[str]:
     """A pytest process of its own process group, as a terminal's or a CI job's."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            f"--leapwork-controller={emulator.url}",
-            f"--leapwork-key={emulator.access_key}",
-            "--leapwork-artifacts=evidence",
-            *FAST,
-            *args,
-        ],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **INNER_ENV},
-        start_new_session=True,
-    )
+    process = support.start_pytest(pytester, emulator, "--leapwork-artifacts=evidence", *args)
     processes.append(process)
     return process
 
