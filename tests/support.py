@@ -6,16 +6,18 @@ importing it as a module a second time gives two copies of its fixtures and glob
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -169,6 +171,24 @@ def start_pytest_in(directory: Path, emulator: EmulatorServer, *args: str) -> su
         env={**os.environ, "PYTHONUNBUFFERED": "1", **INNER_ENV},
         start_new_session=True,
     )
+
+
+@contextlib.contextmanager
+def interrupted_after(seconds: float) -> Iterator[None]:
+    """The body, cut off ``seconds`` in by a real signal that raises KeyboardInterrupt as
+    Ctrl-C does (which must happen): the engine's own tests of a cut-off runNow."""
+
+    def ctrl_c(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, ctrl_c)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def wait_until(

@@ -21,6 +21,7 @@ from pytest_leapwork.emulator import EmulatorServer, Fault
 from .support import (
     PRELOAD_CONFTEST,
     RunPytest,
+    interrupted_after,
     on_status,
     start_pytest,
     wait_for_files,
@@ -459,17 +460,8 @@ def test_lookup_passes_over_runs_another_xdist_worker_was_given(
     runner = Runner(LeapworkClient(emulator.url, emulator.access_key))
     other_worker = LeapworkClient(emulator.url, emulator.access_key)
 
-    def ctrl_c(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGALRM, ctrl_c)
-    signal.setitimer(signal.ITIMER_REAL, 0.5)  # a real signal cuts runNow off, as Ctrl-C does
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            runner.start(RunRequest("Slow", {}, 60))
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    with interrupted_after(0.5):  # a real signal cuts runNow off, as Ctrl-C does
+        runner.start(RunRequest("Slow", {}, 60))
     [ours] = emulator.runs
     [trigger] = runner.unanswered()
     newer = other_worker.run_now(ours.schedule_id, {})  # another worker's run, after ours

@@ -16,7 +16,7 @@ import pytest
 
 from pytest_leapwork.emulator import EmulatorServer, Fault, load_scenario
 
-from .support import start_pytest_in
+from .support import interrupted_after, start_pytest_in
 
 SCENARIO = """
 [controller]
@@ -163,17 +163,8 @@ def test_lookup_that_cannot_tell_which_run_is_its_own_stops_none_and_names_them(
     runner = Runner(LeapworkClient(emulator.url, emulator.access_key))
     other_session = LeapworkClient(emulator.url, emulator.access_key)
 
-    def ctrl_c(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGALRM, ctrl_c)
-    signal.setitimer(signal.ITIMER_REAL, 0.5)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            runner.start(RunRequest("Slow", {}, 60))
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    with interrupted_after(0.5):
+        runner.start(RunRequest("Slow", {}, 60))
     [ours] = emulator.runs
     [trigger] = runner.unanswered()
     theirs = other_session.run_now(ours.schedule_id, {})
