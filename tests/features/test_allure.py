@@ -16,19 +16,9 @@ import pytest
 from pytest_leapwork.emulator import EmulatorServer
 
 from ..support import WITH_ALLURE, RunPytest
+from .support import REPORTS_AND_CHECKOUT
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-TESTS = """
-import pytest
-
-@pytest.mark.leapwork_schedule("Reports")
-def test_reports():
-    pass
-
-@pytest.mark.leapwork_schedule("Checkout")
-def test_checkout():
-    pass
-"""
 
 
 def allure_results(directory: Path) -> dict[str, dict[str, Any]]:
@@ -50,7 +40,7 @@ LOADED = {"0": WITH_ALLURE, "2": ("-p", "allure_pytest.plugin")}
 def test_flows_are_steps_with_status_duration_and_evidence(
     pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, workers: str
 ) -> None:
-    pytester.makepyfile(TESTS)
+    pytester.makepyfile(REPORTS_AND_CHECKOUT)
     result = run_pytest(
         *LOADED[workers],
         "--alluredir=allure-results",
@@ -101,7 +91,7 @@ def test_flows_are_steps_with_status_duration_and_evidence(
 def test_without_artifacts_the_keyframes_are_attached_as_text(
     pytester: pytest.Pytester, run_pytest: RunPytest
 ) -> None:
-    pytester.makepyfile(TESTS)
+    pytester.makepyfile(REPORTS_AND_CHECKOUT)
     run_pytest(*WITH_ALLURE, "--alluredir=allure-results", subprocess=True).assert_outcomes(
         passed=1, failed=1
     )
@@ -127,7 +117,7 @@ def test_a_run_finished_hook_sees_the_saved_files(
                 print(f"hook saw {len(flow.artifacts)} files of {flow.title}")
         """
     )
-    pytester.makepyfile(TESTS)
+    pytester.makepyfile(REPORTS_AND_CHECKOUT)
     result = run_pytest("--leapwork-artifacts=evidence", "-s")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
@@ -146,7 +136,7 @@ def test_without_allure_pytest_allure_is_not_imported(
             print("allure imported:", "allure" in sys.modules or "allure_commons" in sys.modules)
         """
     )
-    pytester.makepyfile(TESTS)
+    pytester.makepyfile(REPORTS_AND_CHECKOUT)
     result = run_pytest("-p", "no:allure_pytest", "-s", subprocess=True)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*allure imported: False*"])
@@ -157,7 +147,7 @@ def test_the_documented_result_is_what_allure_gets(
 ) -> None:
     """docs/content/ci.md shows a result: its steps, statuses and attachments are the real ones."""
     documented = json.loads((DOCS / "examples" / "ci" / "allure-result.json").read_text())
-    pytester.makepyfile(TESTS)
+    pytester.makepyfile(REPORTS_AND_CHECKOUT)
     run_pytest(
         *WITH_ALLURE, "--alluredir=allure-results", "--leapwork-artifacts=evidence", subprocess=True
     ).assert_outcomes(passed=1, failed=1)

@@ -20,21 +20,10 @@ from pytest_leapwork.emulator import EmulatorServer
 from pytest_leapwork.emulator.faults import Fault
 
 from ..support import WITH_HTML, RunPytest
+from .support import REPORTS_AND_CHECKOUT
 
 #: A run item id, as the controller writes them (ids that are not GUIDs never enter a path).
 ITEM = "33333333-aaaa-4bbb-8ccc-000000000001"
-
-TESTS = """
-import pytest
-
-@pytest.mark.leapwork_schedule("Reports")
-def test_reports():
-    pass
-
-@pytest.mark.leapwork_schedule("Checkout")
-def test_checkout():
-    pass
-"""
 
 
 def saved(directory: Path) -> list[str]:
@@ -45,7 +34,7 @@ def saved(directory: Path) -> list[str]:
 def test_failing_flows_videos_and_keyframes_are_saved_and_linked(
     pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer, workers: str
 ) -> None:
-    pytester.makepyfile(TESTS)
+    pytester.makepyfile(REPORTS_AND_CHECKOUT)
     result = run_pytest(
         "--leapwork-artifacts=evidence",
         "--leapwork-junitxml=reports/flows.xml",
@@ -128,7 +117,7 @@ def test_downloads_overlap_with_runs_still_executing(
 def test_a_video_over_the_cap_is_not_kept_and_the_test_is_unaffected(
     pytester: pytest.Pytester, run_pytest: RunPytest, emulator: EmulatorServer
 ) -> None:
-    pytester.makepyfile(TESTS)
+    pytester.makepyfile(REPORTS_AND_CHECKOUT)
     result = run_pytest("--leapwork-artifacts=evidence", "--leapwork-artifacts-max-mb=0.0001")
     result.assert_outcomes(passed=1, failed=1)
     files = saved(pytester.path / "evidence")
@@ -140,7 +129,7 @@ def test_a_video_over_the_cap_is_not_kept_and_the_test_is_unaffected(
 
 
 def test_quiet_summary_is_one_line(pytester: pytest.Pytester, run_pytest: RunPytest) -> None:
-    pytester.makepyfile(TESTS)
+    pytester.makepyfile(REPORTS_AND_CHECKOUT)
     result = run_pytest("--leapwork-artifacts=evidence", "-q")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["leapwork: 3 artifact files of failing flows under evidence"])
@@ -226,7 +215,7 @@ def test_a_failing_video_download_leaves_the_keyframes_and_the_outcome(
 ) -> None:
     monkeypatch.setattr(client_module, "BACKOFF_FACTOR", 0.01)  # retries without the waits
     emulator.add_fault(fault)
-    pytester.makepyfile(TESTS)
+    pytester.makepyfile(REPORTS_AND_CHECKOUT)
     result = run_pytest("--leapwork-artifacts=evidence")
     result.assert_outcomes(passed=1, failed=1)
     files = saved(pytester.path / "evidence")
