@@ -271,24 +271,27 @@ def parse_report_path(source: Source) -> str:
 
 
 def parse_positive_int(source: Source, what: str) -> int:
-    return _whole_number(source, what, 1, "at least 1")
+    value = _whole_number(source, what)
+    if value < 1:
+        raise SettingsError(f"{source.description}: {what} must be at least 1, got {value}")
+    return value
 
 
 def parse_count(source: Source, what: str) -> int:
     """A whole number, 0 or more."""
-    return _whole_number(source, what, 0, "0 or more")
+    value = _whole_number(source, what)
+    if value < 0:
+        raise SettingsError(f"{source.description}: {what} must be 0 or more, got {value}")
+    return value
 
 
-def _whole_number(source: Source, what: str, minimum: int, at_least: str) -> int:
+def _whole_number(source: Source, what: str) -> int:
     try:
-        value = int(source.value)
+        return int(source.value)
     except ValueError:
         raise SettingsError(
             f"{source.description}: {what} must be a whole number, got {source.value!r}"
         ) from None
-    if value < minimum:
-        raise SettingsError(f"{source.description}: {what} must be {at_least}, got {value}")
-    return value
 
 
 def parse_done_status(source: Source) -> bool:
