@@ -6,10 +6,13 @@ that: the process exits immediately (status 130), naming the runs it left on the
 
 SIGTERM, which CI servers send to a cancelled job (often to the whole process group), ends the
 session the same way, as ``Interrupted: the session was terminated (SIGTERM)``: without that
-the process would die on the spot and leave its runs executing. Further SIGTERMs are ignored
-while the runs are being stopped (the stop is bounded; a CI server that will not wait sends
-SIGKILL). Under pytest-xdist the workers, which hold the runs, take SIGTERM over the same way,
-and the xdist controller passes a SIGTERM it gets on to them, then waits for their reports.
+the process would die on the spot and leave its runs executing. Once the tests are over a
+SIGTERM only marks the session as terminated: it is ending already, and pytest would not catch
+an exception raised in its finish (an xdist worker would end in a traceback, taken for a
+crash). Further SIGTERMs are ignored while the runs are being stopped (the stop is bounded; a
+CI server that will not wait sends SIGKILL). Under pytest-xdist the workers, which hold the
+runs, take SIGTERM over the same way, and the xdist controller passes a SIGTERM it gets on to
+them, then waits for their reports.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ class InterruptGuard:
         self._signals = (signal.SIGINT, signal.SIGTERM) if second_ctrl_c else (signal.SIGTERM,)
         self._previous: dict[int, Any] = {}
         self._interrupts = 0
+        #: The test loop is over: the session only ends from here.
+        self._tests_over = False
         self._finishing = False
         #: The terminal's stderr, kept while pytest captures a test's output (fd 2 is then a
         #: temporary file): the exit message must reach the terminal, not the capture.
@@ -89,15 +94,19 @@ class InterruptGuard:
                 os.close(self._terminal_fd)
             self._terminal_fd = None
 
+    def tests_over(self) -> None:
+        """The test loop is over: a SIGTERM no longer cuts in, it only marks the session."""
+        self._tests_over = True
+
     def finishing(self) -> None:
         """The session is stopping its runs: a SIGTERM changes nothing, a Ctrl-C exits now."""
-        self._finishing = True
+        self._tests_over = self._finishing = True
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGTERM:
-            if self.terminated or self._finishing:
-                return  # already ending, and stopping the runs
-            self.terminated = True
+            already, self.terminated = self.terminated, True
+            if already or self._tests_over:
+                return  # already ending, and stopping the runs on the way out
             # pytest's own "the session was told to stop", so no frame of ours is shown.
             raise pytest.Session.Interrupted(TERMINATED)
         self._interrupts += 1

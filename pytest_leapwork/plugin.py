@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from typing import Any
 
 import pytest
@@ -277,6 +277,14 @@ class MarkedTests:
 
     def __init__(self, reporting: Reporting | None) -> None:
         self.reporting = reporting  # None on xdist workers: the controller records runs
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        """Past the last test a SIGTERM no longer cuts in: the session ends either way."""
+        try:
+            return (yield)
+        finally:
+            session.config.stash[SESSION].tests_over()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:

@@ -128,6 +128,11 @@ class LeapworkSession:
         guard.uninstall()
         self._notify_guard(False)
 
+    def tests_over(self) -> None:
+        """The test loop has ended: from here the session only finishes."""
+        if self._interrupts is not None:
+            self._interrupts.tests_over()
+
     def _notify_guard(self, guarded: bool) -> None:
         for listener in self.on_guard:
             listener(guarded)
@@ -158,7 +163,6 @@ class LeapworkSession:
         if runner is None:
             # Made on first use, so sessions without a marked test never load requests.
             from .api.client import LeapworkClient
-            from .runs.planning import in_process
             from .runs.runner import Runner
 
             url, key = self.controller()
@@ -171,17 +175,31 @@ class LeapworkSession:
             )
             with self._lock:
                 if self._runner is None:
-                    self._runner = runner
-                    make_planner = self.make_planner or in_process
-                    self._ahead = make_planner(runner, self.settings.max_in_flight)
-                    runner.on_started.append(self.triggered.append)
-                    runner.on_finished.append(self._list_if_not_stopped)
-                    for listener in self.on_runner:
-                        listener(runner)
+                    self._publish(runner)
                 else:
                     runner.close()
                 runner = self._runner
+        assert runner is not None
         return runner
+
+    def _publish(self, runner: Runner) -> None:
+        """Make the runner's planner and listeners, then make both the session's at once.
+
+        A SIGTERM can land anywhere in this (a CI job cancelled as the first test starts):
+        the session then ends with neither, not a runner without its planner.
+        """
+        from .runs.planning import in_process
+
+        try:
+            ahead = (self.make_planner or in_process)(runner, self.settings.max_in_flight)
+            runner.on_started.append(self.triggered.append)
+            runner.on_finished.append(self._list_if_not_stopped)
+            for listener in self.on_runner:
+                listener(runner)
+        except BaseException:
+            runner.close()
+            raise
+        self._runner, self._ahead = runner, ahead
 
     @property
     def ahead(self) -> Planner:
@@ -260,6 +278,7 @@ class LeapworkSession:
     def close(self) -> None:
         if self._interrupts is not None:
             self._interrupts.uninstall()
+            self._notify_guard(False)  # an xdist worker's pid file goes: it holds no run now
         if self._runner is not None:
             self._runner.close()
         if self._emulator is not None:

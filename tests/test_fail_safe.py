@@ -128,6 +128,122 @@ def test_sigterm_while_a_worker_still_collects(
     assert "node down" not in out
 
 
+#: A CI job cancelled at the moment a process makes its plan of runs: the first process to
+#: make one sends SIGTERM to the whole process group, which reaches it inside that work. It
+#: waits for every process of the session to be configured (the plugin guards SIGTERM there:
+#: a worker still starting would die of it, as it would without the plugin).
+SIGTERM_WHILE_PLANNING = """
+import os
+import pathlib
+import signal
+import time
+
+import pytest
+
+from pytest_leapwork.runs import planning
+
+HERE = pathlib.Path(__file__).parent
+make_plan = planning.Planner.__init__
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    (HERE / "configured" / str(os.getpid())).touch()
+
+def make_plan_and_be_cancelled(self, *args, **kwargs):
+    try:
+        os.close(os.open(HERE / "cancelled", os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        pass
+    else:
+        expected = int((HERE / "processes").read_text())
+        deadline = time.monotonic() + 30
+        while len(os.listdir(HERE / "configured")) < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+    make_plan(self, *args, **kwargs)
+
+planning.Planner.__init__ = make_plan_and_be_cancelled
+"""
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_sigterm_while_the_plan_is_being_made(
+    pytester: pytest.Pytester,
+    emulator: EmulatorServer,
+    processes: list[subprocess.Popen[str]],
+    workers: int,
+) -> None:
+    pytester.makepyfile(SLOW_FOUR)
+    (pytester.path / "in-test").mkdir()
+    (pytester.path / "configured").mkdir()
+    (pytester.path / "processes").write_text(str(workers + 1 if workers else 1))
+    pytester.makeconftest(SIGTERM_WHILE_PLANNING)
+    process = start_pytest(pytester, emulator, *(["-n", str(workers)] if workers else []))
+    processes.append(process)
+    out, _ = process.communicate(timeout=60)
+    assert (pytester.path / "cancelled").exists(), out
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert "Interrupted: the session was terminated (SIGTERM)" in out
+    assert all(run.stopped for run in emulator.runs), out
+    assert "INTERNALERROR" not in out
+    assert "AssertionError" not in out
+    assert "node down" not in out
+    assert "crashed" not in out
+
+
+#: A worker that ran no test is ending its session when the CI job is cancelled, while the
+#: other worker waits on its run: the SIGTERM reaches the first inside pytest's finish.
+SIGTERM_WHILE_AN_IDLE_WORKER_FINISHES = """
+import os
+import pathlib
+import signal
+import time
+
+import pytest
+
+HERE = pathlib.Path(__file__).parent
+ran_a_test = False
+
+@pytest.fixture(autouse=True)
+def in_test():
+    global ran_a_test
+    ran_a_test = True
+
+def pytest_leapwork_run_started(item, run_id, schedule):
+    (HERE / "in-test").touch()  # the test has its run in hand, and waits on it
+
+# Outermost, as another plugin's wrapper may be: before xdist has told the controller.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workerinput") and not ran_a_test:
+        deadline = time.monotonic() + 30
+        while not (HERE / "in-test").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+        time.sleep(0.5)  # still finishing when the signal is handled
+    return (yield)
+"""
+
+
+def test_sigterm_while_an_idle_xdist_worker_finishes(
+    pytester: pytest.Pytester, emulator: EmulatorServer, processes: list[subprocess.Popen[str]]
+) -> None:
+    pytester.makepyfile(ONE_SLOW)
+    pytester.makeconftest(SIGTERM_WHILE_AN_IDLE_WORKER_FINISHES)
+    process = start_pytest(pytester, emulator, "-n", "2")
+    processes.append(process)
+    out, _ = process.communicate(timeout=60)
+    assert (pytester.path / "in-test").exists(), out
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
+    [run] = emulator.runs
+    assert run.stopped, out
+    assert f"run {run.run_id} stopped (the session was terminated (SIGTERM))" in out
+    assert "Interrupted: the session was terminated (SIGTERM)" in out
+    assert "Traceback" not in out
+    assert "node down" not in out
+    assert "crashed" not in out
+
+
 # -- 2. A runNow cut off before its answer: its run is found and stopped, or named -----------
 
 
