@@ -21,6 +21,14 @@ def emulator() -> Iterator[EmulatorServer]:
     schedules = [
         {"title": f"S{i}", "flows": [{"title": "Only", "seconds": SECONDS}]} for i in range(8)
     ] + [{"title": f"L{i}", "flows": [{"title": "Long", "seconds": 60}]} for i in range(6)]
+    # Runs for a minute the first time, then as an S schedule: still executing when a worker
+    # that crashed is found out, however busy the machine, and quick on the next worker.
+    schedules.append(
+        {
+            "title": "C0",
+            "flows": [{"title": "Once slow", "seconds": SECONDS, "execution_seconds": [60]}],
+        }
+    )
     scenario = Scenario.from_dict({"schedules": schedules}, "xdist-plan")
     with EmulatorServer(scenario) as server:
         yield server
@@ -117,12 +125,13 @@ def test_a_crashed_workers_claims_go_to_the_worker_that_replaces_it(
 ) -> None:
     """The run a crashed worker triggered was stopped with it: the test gets a new one."""
     pytester.makepyfile(
-        "import os\n\n\ndef test_crashes_the_worker():\n    os._exit(1)\n\n\n" + marked_module(0, 1)
+        "import os\n\n\ndef test_crashes_the_worker():\n    os._exit(1)\n\n\n"
+        + marked_module(0, 1, prefix="C")
     )
     result = run_pytest("-n", "1", "--max-worker-restart=1", subprocess=True)
     result.assert_outcomes(passed=1, failed=1)
     first, second = sorted(emulator.runs, key=lambda r: r.created_at)
-    assert first.schedule_title == second.schedule_title == "S0"
+    assert first.schedule_title == second.schedule_title == "C0"
     assert first.stopped and not second.stopped
 
 
