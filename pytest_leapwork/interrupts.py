@@ -6,13 +6,14 @@ that: the process exits immediately (status 130), naming the runs it left on the
 
 SIGTERM, which CI servers send to a cancelled job (often to the whole process group), ends the
 session the same way, as ``Interrupted: the session was terminated (SIGTERM)``: without that
-the process would die on the spot and leave its runs executing. Once the tests are over a
-SIGTERM only marks the session as terminated: it is ending already, and pytest would not catch
-an exception raised in its finish (an xdist worker would end in a traceback, taken for a
-crash). Further SIGTERMs are ignored while the runs are being stopped (the stop is bounded; a
-CI server that will not wait sends SIGKILL). Under pytest-xdist the workers, which hold the
-runs, take SIGTERM over the same way, and the xdist controller passes a SIGTERM it gets on to
-them, then waits for their reports.
+the process would die on the spot and leave its runs executing. It cuts in only while pytest
+catches it, between the start of the session and the end of its tests. Before (an xdist
+worker still being configured) it ends the session as soon as that starts; after, it only
+marks the session as terminated, which is ending already (raised in pytest's finish, it
+would end an xdist worker in a traceback, taken for a crash). Further SIGTERMs are ignored
+while the runs are being stopped (the stop is bounded; a CI server that will not wait sends
+SIGKILL). Under pytest-xdist the workers, which hold the runs, take SIGTERM over the same way,
+and the xdist controller passes a SIGTERM it gets on to them, then waits for their reports.
 """
 
 from __future__ import annotations
@@ -63,15 +64,21 @@ class InterruptGuard:
     """In a process that runs tests (without xdist, or an xdist worker)."""
 
     def __init__(
-        self, runs_in_flight: Callable[[], list[RunHandle]], *, second_ctrl_c: bool = True
+        self,
+        runs_in_flight: Callable[[], list[RunHandle]],
+        *,
+        second_ctrl_c: bool = True,
+        session_started: bool = True,
     ) -> None:
         self._runs_in_flight = runs_in_flight
         #: xdist workers leave Ctrl-C to xdist: only SIGTERM is theirs.
         self._signals = (signal.SIGINT, signal.SIGTERM) if second_ctrl_c else (signal.SIGTERM,)
         self._previous: dict[int, Any] = {}
         self._interrupts = 0
-        #: The test loop is over: the session only ends from here.
-        self._tests_over = False
+        #: Whether a SIGTERM ends the session where it lands. Not before the session has
+        #: started (pytest would end it without its finish, and an xdist worker without its
+        #: report), nor once the tests are over (pytest does not catch it in its finish).
+        self._cuts_in = session_started
         self._finishing = False
         #: The terminal's stderr, kept while pytest captures a test's output (fd 2 is then a
         #: temporary file): the exit message must reach the terminal, not the capture.
@@ -94,19 +101,26 @@ class InterruptGuard:
                 os.close(self._terminal_fd)
             self._terminal_fd = None
 
+    def session_started(self) -> None:
+        """The session has started: a SIGTERM ends it, and one that came before does now."""
+        self._cuts_in = True
+        if self.terminated:
+            raise pytest.Session.Interrupted(TERMINATED)
+
     def tests_over(self) -> None:
         """The test loop is over: a SIGTERM no longer cuts in, it only marks the session."""
-        self._tests_over = True
+        self._cuts_in = False
 
     def finishing(self) -> None:
         """The session is stopping its runs: a SIGTERM changes nothing, a Ctrl-C exits now."""
-        self._tests_over = self._finishing = True
+        self._cuts_in = False
+        self._finishing = True
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGTERM:
             already, self.terminated = self.terminated, True
-            if already or self._tests_over:
-                return  # already ending, and stopping the runs on the way out
+            if already or not self._cuts_in:
+                return  # it ends the session where that is safe, or the session is ending
             # pytest's own "the session was told to stop", so no frame of ours is shown.
             raise pytest.Session.Interrupted(TERMINATED)
         self._interrupts += 1

@@ -104,10 +104,12 @@ class LeapworkSession:
 
     # -- signals ---------------------------------------------------------------------------
 
-    def guard_signals(self) -> None:
+    def guard_signals(self, *, session_started: bool = True) -> None:
         """Marked tests will run in this process: Ctrl-C and SIGTERM stop their runs first.
 
         Where Ctrl-C is not this process's to take (an xdist worker), only SIGTERM is guarded.
+        Guarded before pytest's session has started (an xdist worker, from its configure), a
+        SIGTERM ends the session once ``session_started`` is called.
         """
         with self._lock:
             if self._interrupts is not None:
@@ -115,6 +117,7 @@ class LeapworkSession:
             self._interrupts = InterruptGuard(
                 lambda: self._runner.active() if self._runner else [],
                 second_ctrl_c=self.takes_ctrl_c,
+                session_started=session_started,
             )
         self._interrupts.install()
         self._notify_guard(True)
@@ -127,6 +130,11 @@ class LeapworkSession:
             guard, self._interrupts = self._interrupts, None
         guard.uninstall()
         self._notify_guard(False)
+
+    def session_started(self) -> None:
+        """pytest's session has started: a SIGTERM that came before ends it now."""
+        if self._interrupts is not None:
+            self._interrupts.session_started()
 
     def tests_over(self) -> None:
         """The test loop has ended: from here the session only finishes."""

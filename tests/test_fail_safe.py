@@ -244,6 +244,50 @@ def test_sigterm_while_an_idle_xdist_worker_finishes(
     assert "crashed" not in out
 
 
+#: The CI job is cancelled while the second xdist worker is still being configured (its
+#: plugin loaded, its session not yet started) and the first has triggered every run.
+SIGTERM_WHILE_A_WORKER_STARTS = """
+import os
+import pathlib
+import time
+
+import pytest
+
+HERE = pathlib.Path(__file__).parent
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    if getattr(config, "workerinput", {}).get("workerid") != "gw1":
+        return
+    (HERE / "configuring").touch()
+    deadline = time.monotonic() + 30
+    while not (HERE / "go").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the SIGTERM comes here
+"""
+
+
+def test_sigterm_while_a_worker_is_still_configured(
+    pytester: pytest.Pytester, emulator: EmulatorServer, processes: list[subprocess.Popen[str]]
+) -> None:
+    pytester.makepyfile(SLOW_FOUR)
+    pytester.makeconftest(SIGTERM_WHILE_A_WORKER_STARTS)
+    process = start_pytest(pytester, emulator, "-n", "2")
+    processes.append(process)
+    wait_for_runs(emulator, 4, process)  # triggered ahead by gw0
+    wait_until(lambda: (pytester.path / "configuring").exists(), process)
+    os.killpg(process.pid, signal.SIGTERM)
+    time.sleep(0.5)
+    (pytester.path / "go").touch()
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert all(run.stopped for run in emulator.runs), out
+    for run in emulator.runs:
+        assert run.run_id in out
+    assert "Interrupted: the session was terminated (SIGTERM)" in out
+    assert "crashed" not in out
+    assert "node down" not in out
+
+
 # -- 2. A runNow cut off before its answer: its run is found and stopped, or named -----------
 
 

@@ -89,6 +89,12 @@ class XdistWorker:
                 os.remove(path)
 
     @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        """The session has started: a SIGTERM while this worker was configured ends it now,
+        with the worker's report (raised during its configure, xdist took it for a crash)."""
+        self.session.session_started()
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """A SIGTERM cut the collection short: end the session before xdist hears of it.
 
@@ -177,4 +183,4 @@ def register(config: pytest.Config, session: LeapworkSession) -> None:
     if not runs_nothing(config):
         # From the start: a cancelled CI job's SIGTERM reaches every worker at once, and
         # this one may still be collecting while the others have triggered its runs.
-        session.guard_signals()
+        session.guard_signals(session_started=False)
