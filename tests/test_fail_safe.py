@@ -65,6 +65,19 @@ def short_stop_grace(monkeypatch: pytest.MonkeyPatch) -> float:
     return 1.5
 
 
+def assert_ended_as_terminated(
+    process: subprocess.Popen[str], out: str, emulator: EmulatorServer
+) -> None:
+    """Ended as terminated, every run stopped and named, and no xdist worker lost."""
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert all(run.stopped for run in emulator.runs), out
+    for run in emulator.runs:
+        assert run.run_id in out
+    assert "Interrupted: the session was terminated (SIGTERM)" in out
+    assert "crashed" not in out
+    assert "node down" not in out
+
+
 # -- 1. SIGTERM, to the main process or to the whole process group, with and without xdist ---
 
 
@@ -119,13 +132,7 @@ def test_sigterm_while_a_worker_still_collects(
     wait_until(lambda: (pytester.path / "collecting").is_dir(), process)  # gw1 is guarded
     os.killpg(process.pid, signal.SIGTERM)
     out, _ = process.communicate(timeout=60)
-    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
-    assert all(run.stopped for run in emulator.runs), out
-    for run in emulator.runs:
-        assert run.run_id in out
-    assert "Interrupted: the session was terminated (SIGTERM)" in out
-    assert "crashed" not in out
-    assert "node down" not in out
+    assert_ended_as_terminated(process, out, emulator)
 
 
 #: A CI job cancelled at the moment a process makes its plan of runs: the first process to
@@ -279,13 +286,7 @@ def test_sigterm_while_a_worker_is_still_configured(
     time.sleep(0.5)
     (pytester.path / "go").touch()
     out, _ = process.communicate(timeout=60)
-    assert process.returncode == pytest.ExitCode.INTERRUPTED, out
-    assert all(run.stopped for run in emulator.runs), out
-    for run in emulator.runs:
-        assert run.run_id in out
-    assert "Interrupted: the session was terminated (SIGTERM)" in out
-    assert "crashed" not in out
-    assert "node down" not in out
+    assert_ended_as_terminated(process, out, emulator)
 
 
 # -- 2. A runNow cut off before its answer: its run is found and stopped, or named -----------
