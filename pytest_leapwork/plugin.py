@@ -272,8 +272,8 @@ def schedule_path(item: pytest.Item, spec: Any) -> str | None:
 
 
 class MarkedTests:
-    """Hooks run for every test, so registered only in sessions that collected marked tests:
-    the plugin costs nothing per test where it is not used."""
+    """Hooks of a session's tests, most run for every test, so registered only in sessions
+    that collected marked tests: the plugin costs nothing per test where it is not used."""
 
     def __init__(self, reporting: Reporting | None) -> None:
         self.reporting = reporting  # None on xdist workers: the controller records runs
