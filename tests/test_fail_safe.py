@@ -277,6 +277,7 @@ def test_sigterm_while_a_worker_is_still_configured(
     pytester: pytest.Pytester, emulator: EmulatorServer, processes: list[subprocess.Popen[str]]
 ) -> None:
     pytester.makepyfile(SLOW_FOUR)
+    (pytester.path / "in-test").mkdir()  # SLOW_FOUR's tests write there, should one start
     pytester.makeconftest(SIGTERM_WHILE_A_WORKER_STARTS)
     process = start_pytest(pytester, emulator, "-n", "2")
     processes.append(process)
